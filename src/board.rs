@@ -1,0 +1,327 @@
+//! Board files: which adapter drives each port on this terminal and how it is wired.
+//!
+//! The boards in `hw/boards/` are built into the binary, so `--board rpi4-pn5180` works on a
+//! freshly installed terminal; `--board FILE` reads a site's own board file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The boards shipped with the kiosk, by name.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("sim", include_str!("../hw/boards/sim.toml")),
+    ("rpi4-pn5180", include_str!("../hw/boards/rpi4-pn5180.toml")),
+    (
+        "rpi4-serial-3m",
+        include_str!("../hw/boards/rpi4-serial-3m.toml"),
+    ),
+    ("rpi4-feig", include_str!("../hw/boards/rpi4-feig.toml")),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Board {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub rfid: RfidBoard,
+    pub patron_card: PatronCardBoard,
+    pub scanner: ScannerBoard,
+    #[serde(default)]
+    pub printer: PrinterBoard,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RfidBoard {
+    pub reader: RfidReaderKind,
+    /// Simulated pad only: let the modelled air time pass in real time.
+    #[serde(default)]
+    pub real_time: bool,
+    pub pn5180: Option<Pn5180Pins>,
+    pub serial: Option<SerialPortBoard>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RfidReaderKind {
+    Sim,
+    Pn5180,
+    #[serde(rename = "serial-3m")]
+    Serial3m,
+    Feig,
+}
+
+/// How a PN5180 module is wired to the board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pn5180Pins {
+    pub spidev: PathBuf,
+    pub spi_hz: u32,
+    pub gpiochip: PathBuf,
+    pub busy_line: u32,
+    pub reset_line: u32,
+    pub irq_line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialPortBoard {
+    pub port: PathBuf,
+    pub baud: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatronCardBoard {
+    pub reader: PatronCardReaderKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PatronCardReaderKind {
+    /// Patron cards come only as barcodes, or as ISO 15693 cards on the item pad.
+    None,
+    /// The item reader's PN5180 also polls ISO 14443A cards.
+    Pn5180,
+    Mfrc522,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerBoard {
+    pub kind: ScannerKind,
+    /// evdev: a device path or "auto".
+    pub device: Option<String>,
+    /// serial: the port and its speed.
+    pub port: Option<PathBuf>,
+    pub baud: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScannerKind {
+    None,
+    Sim,
+    Evdev,
+    Serial,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterBoard {
+    pub kind: PrinterKind,
+    pub device: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrinterKind {
+    #[default]
+    None,
+    EscposUsb,
+    EscposSerial,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BoardError {
+    #[error(
+        "no board named \"{name}\" (built in: {}); give a board file path instead",
+        BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    )]
+    Unknown { name: String },
+    #[error("cannot read board file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("board file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Board {
+    /// A board by built-in name, or a path to a board file (anything with a '/' or ending in
+    /// `.toml`).
+    pub fn load(name_or_path: &str) -> Result<Board, BoardError> {
+        if name_or_path.contains('/') || name_or_path.ends_with(".toml") {
+            let path = Path::new(name_or_path);
+            let text = std::fs::read_to_string(path).map_err(|source| BoardError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            return Self::parse(&text, path);
+        }
+        let (_, text) = BUILT_IN
+            .iter()
+            .find(|(n, _)| *n == name_or_path)
+            .ok_or_else(|| BoardError::Unknown {
+                name: name_or_path.into(),
+            })?;
+        Self::parse(text, Path::new(&format!("hw/boards/{name_or_path}.toml")))
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Board, BoardError> {
+        let invalid = |message: String| BoardError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let board: Board = toml::from_str(text).map_err(|e| {
+            invalid(
+                e.to_string()
+                    .lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or("invalid TOML")
+                    .to_string(),
+            )
+        })?;
+        board.check().map_err(invalid)?;
+        Ok(board)
+    }
+
+    /// The wiring each chosen adapter needs is present.
+    fn check(&self) -> Result<(), String> {
+        match self.rfid.reader {
+            RfidReaderKind::Pn5180 if self.rfid.pn5180.is_none() => {
+                return Err("rfid.reader = \"pn5180\" needs an [rfid.pn5180] section".into());
+            }
+            RfidReaderKind::Serial3m | RfidReaderKind::Feig if self.rfid.serial.is_none() => {
+                return Err("a serial RFID reader needs an [rfid.serial] section".into());
+            }
+            _ => {}
+        }
+        if let Some(p) = &self.rfid.pn5180 {
+            if !(100_000..=7_000_000).contains(&p.spi_hz) {
+                return Err(format!(
+                    "rfid.pn5180.spi_hz: {} is outside the PN5180's 0.1 to 7 MHz",
+                    p.spi_hz
+                ));
+            }
+            let mut lines = vec![p.busy_line, p.reset_line];
+            lines.extend(p.irq_line);
+            lines.sort_unstable();
+            if lines.windows(2).any(|w| w[0] == w[1]) {
+                return Err("rfid.pn5180: BUSY, RST and IRQ must be different GPIO lines".into());
+            }
+        }
+        if self.patron_card.reader == PatronCardReaderKind::Pn5180
+            && self.rfid.reader != RfidReaderKind::Pn5180
+        {
+            return Err(
+                "patron_card.reader = \"pn5180\" needs rfid.reader = \"pn5180\" (they share the chip)"
+                    .into(),
+            );
+        }
+        match self.scanner.kind {
+            ScannerKind::Evdev if self.scanner.device.is_none() => {
+                Err("scanner.kind = \"evdev\" needs scanner.device (a path or \"auto\")".into())
+            }
+            ScannerKind::Serial if self.scanner.port.is_none() => {
+                Err("scanner.kind = \"serial\" needs scanner.port".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_board_loads() {
+        for (name, _) in BUILT_IN {
+            let board = Board::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(&board.name, name);
+        }
+    }
+
+    #[test]
+    fn sim_is_all_simulated() {
+        let b = Board::load("sim").expect("sim");
+        assert_eq!(b.rfid.reader, RfidReaderKind::Sim);
+        assert_eq!(b.scanner.kind, ScannerKind::Sim);
+        assert_eq!(b.patron_card.reader, PatronCardReaderKind::None);
+    }
+
+    #[test]
+    fn pn5180_wiring() {
+        let b = Board::load("rpi4-pn5180").expect("pi");
+        let pins = b.rfid.pn5180.expect("pins");
+        assert_eq!(pins.spidev, Path::new("/dev/spidev0.0"));
+        assert_eq!(
+            (pins.busy_line, pins.reset_line, pins.irq_line),
+            (25, 7, Some(24))
+        );
+    }
+
+    #[test]
+    fn board_file_by_path() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("mine.toml");
+        std::fs::write(
+            &path,
+            "name = \"mine\"\n[rfid]\nreader = \"sim\"\n[patron_card]\nreader = \"none\"\n[scanner]\nkind = \"none\"\n",
+        )
+        .expect("write");
+        let b = Board::load(path.to_str().expect("utf-8 path")).expect("load");
+        assert_eq!(b.name, "mine");
+        assert_eq!(b.printer.kind, PrinterKind::None);
+    }
+
+    #[test]
+    fn unknown_name_lists_the_built_in_ones() {
+        let msg = Board::load("rpi9").expect_err("unknown").to_string();
+        assert!(msg.contains("rpi4-pn5180"), "{msg}");
+    }
+
+    #[test]
+    fn missing_file() {
+        let msg = Board::load("/nonexistent/b.toml")
+            .expect_err("missing")
+            .to_string();
+        assert!(msg.contains("/nonexistent/b.toml"), "{msg}");
+    }
+
+    fn parse_err(text: &str) -> String {
+        Board::parse(text, Path::new("b.toml"))
+            .expect_err("invalid")
+            .to_string()
+    }
+
+    const TAIL: &str = "[patron_card]\nreader = \"none\"\n[scanner]\nkind = \"none\"\n";
+
+    #[test]
+    fn missing_wiring_is_named() {
+        let msg = parse_err(&format!(
+            "name = \"x\"\n[rfid]\nreader = \"pn5180\"\n{TAIL}"
+        ));
+        assert!(msg.contains("[rfid.pn5180]"), "{msg}");
+        let msg = parse_err(&format!("name = \"x\"\n[rfid]\nreader = \"feig\"\n{TAIL}"));
+        assert!(msg.contains("[rfid.serial]"), "{msg}");
+        let msg = parse_err(
+            "name = \"x\"\n[rfid]\nreader = \"sim\"\n[patron_card]\nreader = \"none\"\n[scanner]\nkind = \"serial\"\n",
+        );
+        assert!(msg.contains("scanner.port"), "{msg}");
+    }
+
+    #[test]
+    fn bad_pins_are_refused() {
+        let pins = |hz: u32, busy: u32, rst: u32| {
+            format!(
+                "name = \"x\"\n[rfid]\nreader = \"pn5180\"\n[rfid.pn5180]\nspidev = \"/dev/spidev0.0\"\nspi_hz = {hz}\ngpiochip = \"/dev/gpiochip0\"\nbusy_line = {busy}\nreset_line = {rst}\n{TAIL}"
+            )
+        };
+        assert!(parse_err(&pins(20_000_000, 25, 7)).contains("spi_hz"));
+        assert!(parse_err(&pins(7_000_000, 25, 25)).contains("different GPIO"));
+        assert!(Board::parse(&pins(7_000_000, 25, 7), Path::new("b.toml")).is_ok());
+    }
+
+    #[test]
+    fn unknown_reader_kind_is_named() {
+        let msg = parse_err(&format!("name = \"x\"\n[rfid]\nreader = \"acme\"\n{TAIL}"));
+        assert!(
+            msg.contains("acme") || msg.contains("unknown variant"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! selfcheck: the application inside a library's self-service kiosk and RFID terminal.
+//!
+//! Ports and adapters around a pure core: `kiosk` is the session state machine (no I/O);
+//! `rfid`, `scan`, `sip2`, `store` and `fleet` are the ports with their adapters, `drivers`
+//! the reader chips behind them; `ui` renders the core's screen model; `app` wires them for
+//! `selfcheck run`.
+
+pub mod app;
+pub mod board;
+pub mod config;
+pub mod drivers;
+pub mod fleet;
+pub mod kiosk;
+pub mod logging;
+pub mod rfid;
+pub mod scan;
+pub mod sip2;
+pub mod store;
+#[cfg(feature = "gui")]
+pub mod ui;
