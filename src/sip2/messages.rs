@@ -20,7 +20,7 @@ use super::types::{
 pub type ExtraFields = Vec<(String, String)>;
 
 /// 93: the terminal logs in to the ILS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Login {
     /// UID algorithm; `'0'` = not encrypted.
     pub uid_algorithm: char,
@@ -49,14 +49,14 @@ impl Default for Login {
 }
 
 /// 94
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct LoginResponse {
     pub ok: bool,
     pub extra: ExtraFields,
 }
 
 /// 99: terminal status, also the link's keep-alive.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ScStatus {
     pub status_code: ScStatusCode,
     /// Characters per print line (3 digits).
@@ -67,7 +67,7 @@ pub struct ScStatus {
 }
 
 /// 98
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct AcsStatus {
     pub online_status: bool,
     pub checkin_ok: bool,
@@ -97,7 +97,7 @@ pub struct AcsStatus {
 }
 
 /// 23
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PatronStatusRequest {
     pub language: Language,
     pub transaction_date: Option<SipDateTime>,
@@ -113,7 +113,7 @@ pub struct PatronStatusRequest {
 }
 
 /// 24 (also the answer to 01 Block Patron).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PatronStatusResponse {
     pub patron_status: PatronStatus,
     pub language: Language,
@@ -140,7 +140,7 @@ pub struct PatronStatusResponse {
 }
 
 /// 63
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PatronInformation {
     pub language: Language,
     pub transaction_date: Option<SipDateTime>,
@@ -161,7 +161,7 @@ pub struct PatronInformation {
 }
 
 /// 64
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PatronInformationResponse {
     pub patron_status: PatronStatus,
     pub language: Language,
@@ -221,7 +221,7 @@ pub struct PatronInformationResponse {
 }
 
 /// 11
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Checkout {
     pub sc_renewal_policy: bool,
     /// Set when replaying a checkout the terminal already granted offline.
@@ -249,7 +249,7 @@ pub struct Checkout {
 }
 
 /// 12 (checkout) and, with the same layout, 30 (renew).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct CheckoutResponse {
     pub ok: bool,
     pub renewal_ok: bool,
@@ -291,7 +291,7 @@ pub struct CheckoutResponse {
 pub type RenewResponse = CheckoutResponse;
 
 /// 09
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Checkin {
     pub no_block: bool,
     pub transaction_date: Option<SipDateTime>,
@@ -312,7 +312,7 @@ pub struct Checkin {
 }
 
 /// 10
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct CheckinResponse {
     pub ok: bool,
     pub resensitize: bool,
@@ -351,7 +351,7 @@ pub struct CheckinResponse {
 }
 
 /// 29
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Renew {
     pub third_party_allowed: bool,
     pub no_block: bool,
@@ -377,7 +377,7 @@ pub struct Renew {
 }
 
 /// 65
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct RenewAll {
     pub transaction_date: Option<SipDateTime>,
     /// AO
@@ -394,7 +394,7 @@ pub struct RenewAll {
 }
 
 /// 66
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct RenewAllResponse {
     pub ok: bool,
     pub renewed_count: u16,
@@ -414,7 +414,7 @@ pub struct RenewAllResponse {
 }
 
 /// 17
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ItemInformation {
     pub transaction_date: Option<SipDateTime>,
     /// AO
@@ -427,7 +427,7 @@ pub struct ItemInformation {
 }
 
 /// 18
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ItemInformationResponse {
     pub circulation_status: CirculationStatus,
     pub security_marker: SecurityMarker,
@@ -467,7 +467,7 @@ pub struct ItemInformationResponse {
 }
 
 /// 19
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ItemStatusUpdate {
     pub transaction_date: Option<SipDateTime>,
     /// AO
@@ -482,7 +482,7 @@ pub struct ItemStatusUpdate {
 }
 
 /// 20
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct ItemStatusUpdateResponse {
     pub item_properties_ok: bool,
     pub transaction_date: Option<SipDateTime>,
@@ -500,7 +500,7 @@ pub struct ItemStatusUpdateResponse {
 }
 
 /// 35; 25 Patron Enable has the same layout.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct EndPatronSession {
     pub transaction_date: Option<SipDateTime>,
     /// AO
@@ -518,7 +518,7 @@ pub struct EndPatronSession {
 pub type PatronEnable = EndPatronSession;
 
 /// 36
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct EndSessionResponse {
     pub end_session: bool,
     pub transaction_date: Option<SipDateTime>,
@@ -534,7 +534,7 @@ pub struct EndSessionResponse {
 }
 
 /// 37
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct FeePaid {
     pub transaction_date: Option<SipDateTime>,
     pub fee_type: FeeType,
@@ -559,7 +559,7 @@ pub struct FeePaid {
 }
 
 /// 38
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct FeePaidResponse {
     pub payment_accepted: bool,
     pub transaction_date: Option<SipDateTime>,
@@ -577,7 +577,7 @@ pub struct FeePaidResponse {
 }
 
 /// 15
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Hold {
     pub hold_mode: HoldMode,
     pub transaction_date: Option<SipDateTime>,
@@ -605,7 +605,7 @@ pub struct Hold {
 }
 
 /// 16
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct HoldResponse {
     pub ok: bool,
     pub available: bool,
@@ -632,7 +632,7 @@ pub struct HoldResponse {
 }
 
 /// 26
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct PatronEnableResponse {
     pub patron_status: PatronStatus,
     pub language: Language,
@@ -655,7 +655,7 @@ pub struct PatronEnableResponse {
 }
 
 /// 01: the terminal kept a card (or found it blocked) and tells the ILS to block the patron.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct BlockPatron {
     pub card_retained: bool,
     pub transaction_date: Option<SipDateTime>,
@@ -671,7 +671,8 @@ pub struct BlockPatron {
 }
 
 /// Every message of SIP2 2.00 a self-service terminal sends or receives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "message", rename_all = "snake_case")]
 pub enum Message {
     /// 93
     Login(Login),

@@ -95,6 +95,13 @@ impl SipDateTime {
     }
 }
 
+/// As the 18 characters of the wire form, which keep the zone.
+impl serde::Serialize for SipDateTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for SipDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -108,7 +115,8 @@ impl fmt::Display for SipDateTime {
 }
 
 /// A `Y`/`N`/`U` fixed field (magnetic media, desensitize, resensitize).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum YesNoUnknown {
     Yes,
     No,
@@ -127,7 +135,7 @@ impl YesNoUnknown {
 }
 
 /// The three-digit language code of messages 23, 24, 26, 63 and 64.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
 pub struct Language(pub u16);
 
 impl Language {
@@ -197,6 +205,16 @@ macro_rules! code_enum {
 
             /// Every named variant, for tests and menus.
             pub const KNOWN: &'static [$name] = &[$( $name::$variant ),+];
+        }
+
+        /// The variant's name, or the code itself when the list does not name it.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( $name::$variant => s.serialize_str(stringify!($variant)), )+
+                    $name::Other(code) => s.serialize_str(code),
+                }
+            }
         }
 
         $(
@@ -321,7 +339,7 @@ macro_rules! flag_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
         pub struct $name {
             $( $(#[$fmeta])* pub $field: bool, )+
         }
