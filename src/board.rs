@@ -56,12 +56,20 @@ pub enum RfidReaderKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pn5180Pins {
+    /// e.g. `/dev/spidev0.0` (the kernel drives chip select).
     pub spidev: PathBuf,
+    /// SPI clock; the PN5180 accepts up to 7 MHz.
+    #[serde(default = "default_spi_hz")]
     pub spi_hz: u32,
+    /// e.g. `/dev/gpiochip0`.
     pub gpiochip: PathBuf,
     pub busy_line: u32,
     pub reset_line: u32,
     pub irq_line: Option<u32>,
+}
+
+fn default_spi_hz() -> u32 {
+    7_000_000
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,25 +15,8 @@ use crate::drivers::serial::feig::Feig;
 use crate::drivers::serial::{Parity, SerialError, SerialPortLink, SerialTagReader};
 use crate::rfid::reader::TagReader;
 
-/// Where a PN5180 is wired, as a board TOML gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Pn5180Wiring {
-    /// e.g. `/dev/spidev0.0` (the kernel drives chip select).
-    pub spidev: PathBuf,
-    /// SPI clock; the PN5180 accepts up to 7 MHz.
-    #[serde(default = "default_spi_hz")]
-    pub spi_hz: u32,
-    /// e.g. `/dev/gpiochip0`.
-    pub gpiochip: PathBuf,
-    pub busy_line: u32,
-    pub reset_line: u32,
-    #[serde(default)]
-    pub irq_line: Option<u32>,
-}
-
-fn default_spi_hz() -> u32 {
-    7_000_000
-}
+/// Where a PN5180 is wired: the board file's `[rfid.pn5180]` section.
+pub use crate::board::Pn5180Pins as Pn5180Wiring;
 
 /// Which serial reader protocol a port speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
