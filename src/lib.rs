@@ -10,11 +10,13 @@ pub mod board;
 pub mod config;
 pub mod drivers;
 pub mod fleet;
+pub mod hw;
 pub mod kiosk;
 pub mod logging;
 pub mod rfid;
 pub mod scan;
 pub mod sip2;
 pub mod store;
+pub mod tools;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use selfcheck::board::Board;
 use selfcheck::config::{self, Settings, Source};
+use selfcheck::tools::report;
 
 #[derive(Parser)]
 #[command(
@@ -56,6 +57,145 @@ enum Command {
     /// Check or show the settings
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// One SIP2 exchange with the ILS, printing the decoded reply
+    Sip2(Sip2Args),
+    /// Decode, encode, scan and program RFID tags
+    #[command(subcommand)]
+    Tag(TagCommand),
+    /// Inspect barcodes
+    #[command(subcommand)]
+    Barcode(BarcodeCommand),
+}
+
+#[derive(Args)]
+struct Sip2Args {
+    /// HOST:PORT of the SIP2 server (default: ils.server from the settings; "demo" starts one)
+    #[arg(long)]
+    server: Option<String>,
+    /// Use TLS
+    #[arg(long)]
+    tls: bool,
+    /// Login user (93 CN)
+    #[arg(long)]
+    user: Option<String>,
+    /// Login password (93 CO)
+    #[arg(long)]
+    password: Option<String>,
+    /// Location code (93 CP)
+    #[arg(long)]
+    location: Option<String>,
+    /// Institution id (AO)
+    #[arg(long)]
+    institution: Option<String>,
+    /// Character set: utf-8, cp850, gb18030, latin-1
+    #[arg(long)]
+    charset: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    exchange: Sip2Exchange,
+}
+
+#[derive(Subcommand)]
+enum Sip2Exchange {
+    /// SC status (99 -> 98)
+    Status,
+    /// Patron information (63 -> 64)
+    Patron {
+        patron: String,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Check out (11 -> 12)
+    Checkout { patron: String, item: String },
+    /// Check in (09 -> 10)
+    Checkin { item: String },
+    /// Renew (29 -> 30)
+    Renew { patron: String, item: String },
+    /// Item information (17 -> 18)
+    Item { item: String },
+    /// End patron session (35 -> 36)
+    End { patron: String },
+}
+
+#[derive(Args)]
+struct ItemArgs {
+    /// Item id (barcode number)
+    #[arg(long)]
+    id: String,
+    /// Owner library ISIL, e.g. IT-RM0001
+    #[arg(long)]
+    owner: String,
+    /// Part of a set, PART/TOTAL (e.g. 1/3)
+    #[arg(long)]
+    parts: Option<String>,
+    /// Data model: 28560-3 (Danish) or 28560-2 (ISO 15962)
+    #[arg(long, default_value = "28560-3")]
+    model: String,
+}
+
+#[derive(Subcommand)]
+enum TagCommand {
+    /// Decode a tag memory dump given in hex
+    Decode {
+        hex: String,
+        /// The tag's DSFID (0x06 marks ISO 28560-2), if known
+        #[arg(long, value_parser = parse_byte)]
+        dsfid: Option<u8>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the memory image for an item
+    Encode {
+        #[command(flatten)]
+        item: ItemArgs,
+        /// Bytes of user memory on the tag
+        #[arg(long, default_value_t = selfcheck::tools::tag::DEFAULT_CAPACITY)]
+        capacity: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List and decode the tags on the board's reader
+    Scan {
+        /// Simulated board: tags to put on the pad first (TOML or JSON)
+        #[arg(long)]
+        sim_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Program the tag on the reader with an item's data and arm its security
+    Write {
+        #[command(flatten)]
+        item: ItemArgs,
+        /// The tag to program (16 hex digits), when more than one is on the pad
+        #[arg(long)]
+        uid: Option<String>,
+        /// Simulated board: tags to put on the pad first (TOML or JSON)
+        #[arg(long)]
+        sim_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BarcodeCommand {
+    /// What a code is and whether it is valid
+    Check {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_byte(text: &str) -> Result<u8, String> {
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u8::from_str_radix(h, 16),
+        None => t.parse(),
+    };
+    parsed.map_err(|_| format!("\"{text}\" is not a byte (0-255 or 0x00-0xFF)"))
 }
 
 #[derive(Args)]
@@ -117,6 +257,21 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             println!("pin_hash = \"{hash}\"");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Sip2(args) => sip2(&cli.global, args),
+        Command::Tag(command) => tag(&cli.global, command),
+        Command::Barcode(BarcodeCommand::Check { code, json }) => {
+            let barcode = selfcheck::tools::barcode::check(&code)?;
+            if json {
+                println!("{}", report::json(&barcode));
+            } else {
+                println!("{}", selfcheck::scan::describe(&barcode));
+            }
+            Ok(if barcode.valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Run(args) => {
             let (settings, source) = load_settings(&cli.global)?;
             let board = Board::load(&cli.global.board)?;
@@ -132,6 +287,123 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             selfcheck::app::run(settings, board, &data_dir, fullscreen)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn print<T: serde::Serialize>(value: &T, json: bool) {
+    if json {
+        println!("{}", report::json(value));
+    } else {
+        print!("{}", report::human(value));
+    }
+}
+
+fn sip2(global: &GlobalArgs, args: Sip2Args) -> Result<ExitCode> {
+    use selfcheck::tools::sip2::{Exchange, LinkOptions, run};
+    let (settings, _) = load_settings(global)?;
+    let options = LinkOptions {
+        server: args.server,
+        tls: args.tls,
+        user: args.user,
+        password: args.password,
+        location: args.location,
+        institution: args.institution,
+        charset: args.charset,
+    };
+    let exchange = match args.exchange {
+        Sip2Exchange::Status => Exchange::Status,
+        Sip2Exchange::Patron { patron, pin } => Exchange::Patron { patron, pin },
+        Sip2Exchange::Checkout { patron, item } => Exchange::Checkout { patron, item },
+        Sip2Exchange::Checkin { item } => Exchange::Checkin { item },
+        Sip2Exchange::Renew { patron, item } => Exchange::Renew { patron, item },
+        Sip2Exchange::Item { item } => Exchange::Item { item },
+        Sip2Exchange::End { patron } => Exchange::End { patron },
+    };
+    let outcome = run(&settings, &options, &exchange)?;
+    if args.json {
+        println!("{}", report::json(&outcome));
+    } else {
+        println!("server: {}", outcome.server);
+        println!("-- request");
+        print!("{}", report::human(&outcome.request));
+        println!("-- response");
+        print!("{}", report::human(&outcome.response));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
+    use selfcheck::rfid::sim::SimPad;
+    use selfcheck::tools::tag::{self as tool, ItemSpec};
+
+    let item_spec = |item: ItemArgs| -> Result<ItemSpec> {
+        Ok(ItemSpec {
+            parts: item.parts.as_deref().map(tool::parse_parts).transpose()?,
+            model: tool::parse_model(&item.model)?,
+            id: item.id,
+            owner: item.owner,
+        })
+    };
+    let open_reader =
+        |sim_file: Option<PathBuf>| -> Result<Box<dyn selfcheck::rfid::reader::TagReader + Send>> {
+            let board = Board::load(&global.board)?;
+            let pad = SimPad::new();
+            if let Some(file) = sim_file {
+                pad.load_file(&file)?;
+            }
+            Ok(selfcheck::hw::open_tag_reader(&board, &pad)?)
+        };
+    match command {
+        TagCommand::Decode { hex, dsfid, json } => print(&tool::decode(&hex, dsfid)?, json),
+        TagCommand::Encode {
+            item,
+            capacity,
+            json,
+        } => print(&tool::encode(&item_spec(item)?, capacity)?, json),
+        TagCommand::Scan { sim_file, json } => {
+            let mut reader = open_reader(sim_file)?;
+            let tags = tool::scan(reader.as_mut())?;
+            if !json && tags.is_empty() {
+                println!("no tags on the reader");
+            }
+            print(&tags, json);
+        }
+        TagCommand::Write {
+            item,
+            uid,
+            sim_file,
+            json,
+        } => {
+            let (settings, _) = load_settings(global)?;
+            let uid = uid
+                .map(|u| {
+                    selfcheck::rfid::tag::parse_uid(&u)
+                        .with_context(|| format!("--uid \"{u}\" is not 16 hex digits"))
+                })
+                .transpose()?;
+            let mut reader = open_reader(sim_file)?;
+            let written = tool::write(
+                reader.as_mut(),
+                uid,
+                &item_spec(item)?,
+                &security_config(&settings),
+            )?;
+            let ok = written.data.is_verified() && written.security.is_verified();
+            print(&written, json);
+            if !ok {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn security_config(settings: &Settings) -> selfcheck::rfid::reader::SecurityConfig {
+    selfcheck::rfid::reader::SecurityConfig {
+        afi_secured: settings.rfid.afi_secured,
+        afi_on_loan: settings.rfid.afi_on_loan,
+        use_afi: settings.rfid.use_afi,
+        use_eas: settings.rfid.use_eas,
     }
 }
 

@@ -58,6 +58,30 @@ def reordered_patron_status(sequence: int | None, now: str) -> bytes:
     return (body + calculate_checksum(body.encode("utf-8")).lower() + "\r\n").encode("utf-8")
 
 
+def _tolerate_blank_nb_due_date() -> None:
+    """pysip2 0.1.0 refuses an 18-space nb due date in 11 and 29, which the spec allows (it only
+    matters with no block = Y). Before pysip2 decodes such a request, stand the transaction date
+    in for it and re-checksum, so the fault modes below can be reached by a standard client."""
+    import pysip2.server as server_module
+
+    original = server_module.decode_message
+
+    def decode(frame: bytes, **kwargs):
+        if frame[:2] in (b"11", b"29") and frame[22:40] == b" " * 18:
+            frame = frame[:22] + frame[4:22] + frame[40:]
+            body = frame.rstrip(b"\r\n")
+            az = body.rfind(b"AZ")
+            if az != -1 and len(body) - az == 6:
+                head = body[: az + 2]
+                frame = head + calculate_checksum(head).encode("ascii") + b"\r"
+        return original(frame, **kwargs)
+
+    server_module.decode_message = decode
+
+
+_tolerate_blank_nb_due_date()
+
+
 class FaultServer(SIP2Server):
     def __init__(self, mode: str) -> None:
         # A 1 s timeout period in 98, so that "slow" (5 s) is past every wait of the client.

@@ -1,0 +1,8 @@
+//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection. Each tool
+//! returns a serialisable report; the command line prints it as text or, with `--json`, as
+//! JSON.
+
+pub mod barcode;
+pub mod report;
+pub mod sip2;
+pub mod tag;
