@@ -2,9 +2,12 @@
 //! the Chinese WH/T 43 and GB/T 35660.2 tags use the same encoding).
 //!
 //! Each element is a precursor byte (bit 7: an offset byte follows; bits 6-4: compaction;
-//! bits 3-0: relative OID, 15 meaning "the next byte holds OID - 15"), an optional offset byte
-//! (count of pad bytes after the data), a length byte and the compacted data. A 0x00
-//! precursor ends the data set.
+//! bits 3-0: relative OID, 15 meaning "a further byte holds OID - 15"), the optional offset
+//! byte (count of pad bytes after the data), the optional OID byte, a length byte and the
+//! compacted data. A 0x00 precursor ends the data set.
+//!
+//! Checked against the worked examples of ISO 28560-2:2014 annexes C and D (as published in
+//! GOST R ISO 28560-2-2014) and the Helsinki city library decoder used on real tags.
 
 use crate::rfid::iso28560::oid;
 use crate::rfid::tag::{
@@ -72,24 +75,12 @@ pub fn elements(bytes: &[u8], warnings: &mut Vec<String>) -> Vec<Element> {
             break;
         }
         rest = after;
-        let mut relative = precursor & 0x0F;
-        if relative == 0x0F {
-            let Some((&ext, after)) = rest.split_first() else {
-                warnings.push("memory ends inside an element header".into());
-                break;
-            };
-            relative = ext.saturating_add(15);
-            rest = after;
-        }
-        let mut offset = 0usize;
-        if precursor & 0x80 != 0 {
-            let Some((&o, after)) = rest.split_first() else {
-                warnings.push("memory ends inside an element header".into());
-                break;
-            };
-            offset = usize::from(o);
-            rest = after;
-        }
+        let Some((offset, relative, header_len)) = header(precursor, rest) else {
+            warnings.push("memory ends inside an element header".into());
+            break;
+        };
+        rest = rest.get(header_len..).unwrap_or(&[]);
+        let offset = usize::from(offset);
         let Some((&len, after)) = rest.split_first() else {
             warnings.push("memory ends inside an element header".into());
             break;
@@ -113,6 +104,30 @@ pub fn elements(bytes: &[u8], warnings: &mut Vec<String>) -> Vec<Element> {
     out
 }
 
+/// The offset, relative OID and header byte count after a precursor, or `None` when `rest` ends
+/// first.
+fn header(precursor: u8, rest: &[u8]) -> Option<(u8, u8, usize)> {
+    let has_offset = precursor & 0x80 != 0;
+    let extended = precursor & 0x0F == 0x0F;
+    let len = usize::from(has_offset) + usize::from(extended);
+    let (offset, relative) = match (has_offset, extended, rest.get(..len)?) {
+        (true, true, &[a, b]) => {
+            // The offset byte comes first; an OID byte naming no ISO 28560-1 element next to
+            // one that does means the encoder wrote them the other way round.
+            let defined = |ext: u8| ext <= oid::LAST - 15;
+            if !defined(b) && defined(a) {
+                (b, a.saturating_add(15))
+            } else {
+                (a, b.saturating_add(15))
+            }
+        }
+        (true, false, &[a]) => (a, precursor & 0x0F),
+        (false, true, &[b]) => (0, b.saturating_add(15)),
+        _ => (0, precursor & 0x0F),
+    };
+    Some((offset, relative, len))
+}
+
 /// Where the data set ends (the index of its 0x00 terminator), if `bytes` hold all of it.
 pub fn data_set_end(bytes: &[u8]) -> Option<usize> {
     let mut i = 0usize;
@@ -122,14 +137,9 @@ pub fn data_set_end(bytes: &[u8]) -> Option<usize> {
             return Some(i);
         }
         i += 1;
-        if precursor & 0x0F == 0x0F {
-            i += 1;
-        }
-        let mut offset = 0;
-        if precursor & 0x80 != 0 {
-            offset = usize::from(*bytes.get(i)?);
-            i += 1;
-        }
+        let (offset, _, header_len) = header(precursor, bytes.get(i..)?)?;
+        i += header_len;
+        let offset = usize::from(offset);
         let len = usize::from(*bytes.get(i)?);
         i += 1 + len + offset;
     }
@@ -172,7 +182,7 @@ pub fn decode(bytes: &[u8]) -> Result<ItemRecord, String> {
             }
             oid::SET_INFORMATION => {
                 let text = text_of(element, &mut warnings);
-                match parse_set(&text) {
+                match parse_set(&text, &mut warnings) {
                     Some(set) => record.set = Some(set).filter(|s| s.parts > 1 || s.part_no > 1),
                     None => warnings.push(format!("set information {text:?} not understood")),
                 }
@@ -249,21 +259,45 @@ fn bitmap_for(oids: &[u8]) -> Vec<u8> {
     bitmap
 }
 
-/// Set information as text: the part number then the total, in digits of the same width.
-fn parse_set(text: &str) -> Option<SetInfo> {
-    if text.is_empty() || !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_digit())
-    {
+/// Set information as text: the number of parts in the set, then the part number, both in the
+/// same number of digits ("1203": part 3 of 12). An odd length is an integer-compacted string
+/// that lost its leading zero; a total below the part number is the two written the other way
+/// round, which some encoders do (noted in `warnings`).
+fn parse_set(text: &str, warnings: &mut Vec<String>) -> Option<SetInfo> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let (part, total) = text.split_at(text.len() / 2);
-    let part_no: u8 = part.parse().ok()?;
-    let parts: u8 = total.parse().ok()?;
-    (part_no >= 1 && parts >= 1).then_some(SetInfo { parts, part_no })
+    let padded = if text.len().is_multiple_of(2) {
+        text.to_string()
+    } else {
+        format!("0{text}")
+    };
+    let (first, second) = padded.split_at(padded.len() / 2);
+    let first: u8 = first.parse().ok()?;
+    let second: u8 = second.parse().ok()?;
+    if first == 0 || second == 0 {
+        return None;
+    }
+    if first >= second {
+        Some(SetInfo {
+            parts: first,
+            part_no: second,
+        })
+    } else {
+        warnings.push(format!(
+            "set information {text:?} read as part {first} of {second}"
+        ));
+        Some(SetInfo {
+            parts: second,
+            part_no: first,
+        })
+    }
 }
 
+/// The total first, so the string never starts with 0 and integer compaction applies.
 fn format_set(set: SetInfo) -> String {
-    let width = set.parts.to_string().len().max(2);
-    format!("{:0width$}{:0width$}", set.part_no, set.parts)
+    let width = set.parts.to_string().len();
+    format!("{:0width$}{:0width$}", set.parts, set.part_no)
 }
 
 /// The element's data as text, whatever the compaction.
@@ -292,10 +326,12 @@ fn text_of(element: &Element, warnings: &mut Vec<String>) -> String {
             }
             out
         }
-        Compaction::FiveBit => unpack(data, 5, |v| char::from(0x40 + v)),
-        Compaction::SixBit => unpack(data, 6, |v| char::from(if v < 0x20 { 0x40 + v } else { v })),
+        Compaction::FiveBit => unpack(data, 5, &[0], |v| char::from(0x40 + v)),
+        Compaction::SixBit => unpack(data, 6, &[0, SIX_BIT_PAD], |v| {
+            char::from(if v < 0x20 { 0x40 + v } else { v })
+        }),
         Compaction::SevenBit => {
-            let text = unpack(data, 7, char::from);
+            let text = unpack(data, 7, &[0], char::from);
             text.trim_end_matches('\0').to_string()
         }
         Compaction::Octet => data.iter().map(|&b| char::from(b)).collect(),
@@ -316,10 +352,14 @@ fn text_of(element: &Element, warnings: &mut Vec<String>) -> String {
     }
 }
 
+/// ISO/IEC 15962 pads 6-bit data with the leading bits of the code for a space (100000): the
+/// standard's example "QA268.L55" ends in 0xD6.
+const SIX_BIT_PAD: u8 = 0b10_0000;
+
 /// Read `bits`-wide values, most significant bit first; trailing pad bits are dropped. A final
-/// zero value that, with the bits after it, is shorter than a byte is another encoder's zero
-/// padding (this encoder never ends a 5- or 6-bit string with '@').
-fn unpack(data: &[u8], bits: u32, map: impl Fn(u8) -> char) -> String {
+/// value in `pads` that, with the bits after it, is shorter than a byte is padding (this
+/// encoder never ends a string with a character whose code is a pad value).
+fn unpack(data: &[u8], bits: u32, pads: &[u8], map: impl Fn(u8) -> char) -> String {
     let bits = u64::from(bits);
     let total = data.len() as u64 * 8;
     let count = total / bits;
@@ -327,7 +367,7 @@ fn unpack(data: &[u8], bits: u32, map: impl Fn(u8) -> char) -> String {
         .map(|i| read_bits(data, i * bits, bits as u32))
         .collect();
     let rest = total - count * bits;
-    if values.last() == Some(&0) && rest + bits < 8 {
+    if values.last().is_some_and(|v| pads.contains(v)) && rest + bits < 8 {
         values.pop();
     }
     values.into_iter().map(map).collect()
@@ -348,7 +388,8 @@ fn read_bits(data: &[u8], start: u64, bits: u32) -> u8 {
     value
 }
 
-fn pack(values: &[u8], bits: u32) -> Vec<u8> {
+/// Pack `bits`-wide values, then fill the last byte with the leading bits of `pad`.
+fn pack(values: &[u8], bits: u32, pad: u8) -> Vec<u8> {
     let mut out = Vec::new();
     let mut acc: u32 = 0;
     let mut filled = 0;
@@ -361,7 +402,13 @@ fn pack(values: &[u8], bits: u32) -> Vec<u8> {
         }
     }
     if filled > 0 {
-        out.push((acc << (8 - filled)) as u8);
+        let pad_bits = 8 - filled;
+        let pad = if pad_bits <= bits {
+            u32::from(pad) >> (bits - pad_bits)
+        } else {
+            u32::from(pad) << (pad_bits - bits)
+        };
+        out.push(((acc << pad_bits) | pad) as u8);
     }
     out
 }
@@ -386,16 +433,8 @@ pub fn compact(field: &'static str, text: &str) -> Result<(Compaction, Vec<u8>),
         let skip = be.iter().take_while(|&&b| b == 0).count().min(15);
         options.push((Compaction::Integer, be.get(skip..).unwrap_or(&be).to_vec()));
     }
-    if digits {
-        let mut nibbles: Vec<u8> = bytes.iter().map(|b| b - b'0').collect();
-        if nibbles.len() % 2 == 1 {
-            nibbles.push(0x0F);
-        }
-        options.push((
-            Compaction::Numeric,
-            nibbles.chunks(2).map(|p| (p[0] << 4) | p[1]).collect(),
-        ));
-    }
+    // Numeric compaction (scheme 2) is never written: its packing could not be checked
+    // against the standard, and digits with a leading zero fit 6-bit compaction.
     let n = bytes.len() as u32;
     let ends_at = text.ends_with('@');
     if !text.is_empty()
@@ -404,11 +443,14 @@ pub fn compact(field: &'static str, text: &str) -> Result<(Compaction, Vec<u8>),
         && pad_bits(n, 5) < 5
     {
         let values: Vec<u8> = bytes.iter().map(|b| b - 0x40).collect();
-        options.push((Compaction::FiveBit, pack(&values, 5)));
+        options.push((Compaction::FiveBit, pack(&values, 5, 0)));
     }
-    // 0x21..=0x27 differ between the 6-bit tables in use; leave them to 7-bit.
+    // 0x21..=0x27 are control and reserved codes in the ISO/IEC 15962 6-bit table; leave them
+    // to 7-bit. Six pad bits would read as a trailing space, so such lengths go elsewhere too.
     if !text.is_empty()
         && !ends_at
+        && !text.ends_with(' ')
+        && pad_bits(n, 6) < 6
         && bytes
             .iter()
             .all(|b| (0x20..=0x5F).contains(b) && !(0x21..=0x27).contains(b))
@@ -417,10 +459,10 @@ pub fn compact(field: &'static str, text: &str) -> Result<(Compaction, Vec<u8>),
             .iter()
             .map(|&b| if b >= 0x40 { b - 0x40 } else { b })
             .collect();
-        options.push((Compaction::SixBit, pack(&values, 6)));
+        options.push((Compaction::SixBit, pack(&values, 6, SIX_BIT_PAD)));
     }
     if text.is_ascii() && pad_bits(n, 7) < 7 && !text.ends_with('\0') {
-        options.push((Compaction::SevenBit, pack(bytes, 7)));
+        options.push((Compaction::SevenBit, pack(bytes, 7, 0)));
     }
     if text.chars().all(|c| u32::from(c) <= 0xFF) {
         options.push((
@@ -749,16 +791,185 @@ mod tests {
         assert_eq!(encoded, [0x11, 0x05, 0x1C, 0xBE, 0x99, 0x1A, 0x14, 0x00]);
     }
 
+    /// The worked example of ISO 28560-2:2014 annex D (tables D.5 and D.6): primary item
+    /// identifier with an offset byte, content parameter announcing OIDs 3, 4 and 6, set
+    /// information "1203" in integer compaction and shelf location "QA268.L55" in 6-bit.
+    const ANNEX_D: [u8; 27] = [
+        0x91, 0x00, 0x05, 0x1C, 0xBE, 0x99, 0x1A, 0x14, // primary item identifier
+        0x02, 0x01, 0xD0, // content parameter
+        0x14, 0x02, 0x04, 0xB3, // set information
+        0x46, 0x07, 0x44, 0x1C, 0xB6, 0xE2, 0xE3, 0x35, 0xD6, // shelf location
+        0x00, 0x00, 0x00, // terminator, then unused memory
+    ];
+
+    #[test]
+    fn standard_example_decodes() {
+        let record = decode(&ANNEX_D).expect("decodes");
+        assert_eq!(record.primary_id, "123456789012");
+        assert_eq!(
+            record.set,
+            Some(SetInfo {
+                parts: 12,
+                part_no: 3
+            })
+        );
+        assert_eq!(record.shelf_location.as_deref(), Some("QA268.L55"));
+        // The example announces an owner library that this excerpt does not hold.
+        assert_eq!(record.warnings.len(), 1, "{:?}", record.warnings);
+        assert!(record.warnings[0].contains("owner library"));
+        assert!(looks_like(&ANNEX_D));
+        assert_eq!(data_set_end(&ANNEX_D), Some(24));
+        let mut warnings = Vec::new();
+        let oids: Vec<u8> = elements(&ANNEX_D, &mut warnings)
+            .iter()
+            .map(|e| e.oid)
+            .collect();
+        assert_eq!(oids, [1, 2, 4, 6]);
+        assert_eq!(bitmap_oids(&[0xD0]), [3, 4, 6]);
+    }
+
+    #[test]
+    fn standard_example_encodes() {
+        let mut record = ItemRecord::new(
+            DataModel::Iso28560_2,
+            TypeOfUsage::NoInformation,
+            "123456789012",
+        );
+        record.set = Some(SetInfo {
+            parts: 12,
+            part_no: 3,
+        });
+        record.shelf_location = Some("QA268.L55".into());
+        let bytes = encode(&record).expect("encodes");
+        let mut expected = vec![0x11, 0x05, 0x1C, 0xBE, 0x99, 0x1A, 0x14];
+        // Without an owner library the content parameter announces OIDs 4 and 6 only.
+        expected.extend_from_slice(&[0x02, 0x01, 0x50]);
+        expected.extend_from_slice(ANNEX_D.get(11..25).expect("in range"));
+        assert_eq!(bytes, expected);
+        assert_eq!(decode(&bytes).expect("decodes"), record);
+    }
+
+    #[test]
+    fn set_information_orders() {
+        let mut warnings = Vec::new();
+        let set = |parts, part_no| Some(SetInfo { parts, part_no });
+        assert_eq!(parse_set("1203", &mut warnings), set(12, 3));
+        assert_eq!(parse_set("32", &mut warnings), set(3, 2));
+        // "0302" in integer compaction reads back as 302.
+        assert_eq!(parse_set("302", &mut warnings), set(3, 2));
+        assert!(warnings.is_empty());
+        assert_eq!(parse_set("0102", &mut warnings), set(2, 1));
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(parse_set("0003", &mut warnings), None);
+        assert_eq!(parse_set("1a", &mut warnings), None);
+        assert_eq!(
+            format_set(SetInfo {
+                parts: 12,
+                part_no: 3
+            }),
+            "1203"
+        );
+        assert_eq!(
+            format_set(SetInfo {
+                parts: 3,
+                part_no: 2
+            }),
+            "32"
+        );
+        assert_eq!(
+            format_set(SetInfo {
+                parts: 100,
+                part_no: 7
+            }),
+            "100007"
+        );
+    }
+
+    #[test]
+    fn extended_oid_with_offset_byte() {
+        // Title (OID 17) in octet compaction, one pad byte: precursor, offset, OID - 15, length.
+        let bytes = [
+            0x11, 0x01, 0x07, 0xEF, 0x01, 0x02, 0x02, b'H', b'i', 0xAA, 0x00,
+        ];
+        let record = decode(&bytes).expect("decodes");
+        assert_eq!(record.title.as_deref(), Some("Hi"));
+        assert!(record.warnings.is_empty(), "{:?}", record.warnings);
+        assert_eq!(data_set_end(&bytes), Some(10));
+        // The header bytes the other way round are recognised when the offset could not be an
+        // OID byte (here 20 pad bytes); small values of both stay ambiguous and read in order.
+        let mut swapped = vec![0x11, 0x01, 0x07, 0xEF, 0x02, 0x14, 0x02, b'H', b'i'];
+        swapped.extend_from_slice(&[0xAA; 20]);
+        swapped.push(0x00);
+        assert_eq!(
+            decode(&swapped).expect("decodes").title.as_deref(),
+            Some("Hi")
+        );
+        assert_eq!(data_set_end(&swapped), Some(29));
+    }
+
+    #[test]
+    fn six_bit_padding() {
+        // One pad bit pair (standard example), four pad bits, and decoders' zero padding.
+        let (c, data) = compact("t", "QA268.L55").expect("ok");
+        assert_eq!(c, Compaction::SixBit);
+        assert_eq!(data, [0x44, 0x1C, 0xB6, 0xE2, 0xE3, 0x35, 0xD6]);
+        assert_eq!(
+            compact("t", "AB").expect("ok"),
+            (Compaction::SixBit, vec![0x04, 0x28])
+        );
+        let text = |data: &[u8]| {
+            let element = Element {
+                oid: 6,
+                compaction: Compaction::SixBit,
+                data: data.to_vec(),
+            };
+            text_of(&element, &mut Vec::new())
+        };
+        assert_eq!(text(&[0x04, 0x20]), "AB");
+        // Three characters and six pad bits, as space or as zeros.
+        assert_eq!(text(&[0x04, 0x2B, 0xA0]), "AB.");
+        assert_eq!(text(&[0x04, 0x2B, 0x80]), "AB.");
+        // Three characters are never written in 6-bit (the pad would read as a space).
+        assert_ne!(compact("t", "AB.").expect("ok").0, Compaction::SixBit);
+        assert_ne!(compact("t", "ABCD ").expect("ok").0, Compaction::SixBit);
+    }
+
+    #[test]
+    fn isil_standard_examples() {
+        // ISO 28560-2:2014 annex C.6: latch lower, shift numeric, padding with ones.
+        assert_eq!(
+            isil::encode("DE-Heu1").expect("valid"),
+            [0x21, 0x40, 0x8E, 0x16, 0xBF, 0x1F]
+        );
+        assert_eq!(
+            isil::decode(&[0x21, 0x40, 0x8E, 0x16, 0xBF, 0x1F]),
+            "DE-Heu1"
+        );
+        // Latch numeric, the hyphen inside the numeric set.
+        let ch = [0x1A, 0x01, 0xE0, 0x00, 0x13, 0x4A, 0x1F];
+        assert_eq!(isil::encode("CH-000134-1").expect("valid"), ch);
+        assert_eq!(isil::decode(&ch), "CH-000134-1");
+    }
+
+    #[test]
+    fn numeric_compaction_is_read_not_written() {
+        let element = Element {
+            oid: 1,
+            compaction: Compaction::Numeric,
+            data: vec![0x01, 0x2F],
+        };
+        let mut warnings = Vec::new();
+        assert_eq!(text_of(&element, &mut warnings), "012");
+        assert!(warnings.is_empty());
+    }
+
     #[test]
     fn compaction_choice() {
         assert_eq!(
             compact("t", "0123").expect("ok"),
-            (Compaction::Numeric, vec![0x01, 0x23])
+            (Compaction::SixBit, vec![0xC3, 0x1C, 0xB3])
         );
-        assert_eq!(
-            compact("t", "012").expect("ok"),
-            (Compaction::Numeric, vec![0x01, 0x2F])
-        );
+        assert_eq!(compact("t", "012").expect("ok").0, Compaction::SevenBit);
         assert_eq!(
             compact("t", "255").expect("ok"),
             (Compaction::Integer, vec![0xFF])
