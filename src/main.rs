@@ -65,6 +65,27 @@ enum Command {
     /// Inspect barcodes
     #[command(subcommand)]
     Barcode(BarcodeCommand),
+    /// Run the demo library system (a SIP2 server over its own catalogue)
+    DemoIls(DemoIlsArgs),
+}
+
+#[derive(Args)]
+struct DemoIlsArgs {
+    /// Address to listen on
+    #[arg(long, default_value = selfcheck::sip2::demo_ils::DEFAULT_ADDR)]
+    listen: String,
+    /// Catalogue database file, kept across restarts (default: in memory)
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Require this login (93) as USER:PASSWORD
+    #[arg(long, value_name = "USER:PASSWORD")]
+    login: Option<String>,
+    /// Refuse requests without error detection (AY/AZ)
+    #[arg(long)]
+    error_detection: bool,
+    /// Character set: utf-8, cp850, gb18030, latin-1
+    #[arg(long, default_value = "utf-8")]
+    charset: String,
 }
 
 #[derive(Args)]
@@ -272,6 +293,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::DemoIls(args) => demo_ils(args),
         Command::Run(args) => {
             let (settings, source) = load_settings(&cli.global)?;
             let board = Board::load(&cli.global.board)?;
@@ -395,6 +417,45 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_ils(args: DemoIlsArgs) -> Result<ExitCode> {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    let login = args
+        .login
+        .map(|l| {
+            l.split_once(':')
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+                .context("--login takes USER:PASSWORD")
+        })
+        .transpose()?;
+    let config = ServerConfig {
+        login,
+        error_detection: args.error_detection,
+        charset: args.charset.parse().map_err(anyhow::Error::msg)?,
+        ..ServerConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let (_ils, handle) =
+            selfcheck::tools::demo_ils::start(args.db.as_deref(), &args.listen, config).await?;
+        print!(
+            "{}",
+            selfcheck::tools::demo_ils::banner(handle.local_addr())
+        );
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        handle.shutdown().await;
+        anyhow::Ok(())
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

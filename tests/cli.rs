@@ -202,3 +202,27 @@ fn barcode_check() {
     let b: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(b["valid"], false);
 }
+
+#[test]
+fn demo_ils_command_serves_checkouts() {
+    use selfcheck::sip2::demo_ils::sample::with_luhn;
+    let mut cmd = selfcheck();
+    cmd.args(["demo-ils", "--listen", "127.0.0.1:0"]);
+    let server = common::start_server(cmd);
+    let patron = with_luhn("2100000000002").expect("card");
+    let item = with_luhn("3100000000001").expect("item");
+    let out = run(selfcheck().args([
+        "sip2",
+        "--json",
+        "--server",
+        &format!("127.0.0.1:{}", server.port),
+        "checkout",
+        &patron,
+        &item,
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["response"]["message"], "checkout_response");
+    assert_eq!(json["response"]["ok"], true, "{json}");
+    assert_eq!(json["response"]["title_id"], "红楼梦");
+}

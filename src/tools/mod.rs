@@ -3,6 +3,7 @@
 //! JSON.
 
 pub mod barcode;
+pub mod demo_ils;
 pub mod report;
 pub mod sip2;
 pub mod tag;

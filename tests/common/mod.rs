@@ -54,7 +54,7 @@ impl Drop for Server {
     }
 }
 
-/// Start a script that prints its port on its first line of output.
+/// Start a server that prints its port (or `... HOST:PORT`) on its first line of output.
 pub fn start_server(mut cmd: Command) -> Server {
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -66,9 +66,15 @@ pub fn start_server(mut cmd: Command) -> Server {
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read port");
-    let port = line.trim().parse().unwrap_or_else(|_| {
-        let _ = child.kill();
-        panic!("server printed {line:?} instead of a port")
-    });
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap_or("")
+        .parse()
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("server printed {line:?} instead of a port")
+        });
     Server { child, port }
 }
