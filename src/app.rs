@@ -13,6 +13,8 @@ use crate::board::Board;
 use crate::config::Settings;
 use crate::fleet::{Event as TelemetryEvent, LogTelemetry, Telemetry};
 use crate::kiosk::{Effect, Event, Kiosk, KioskConfig, ScreenModel};
+use crate::sip2::client::Sip2Handle;
+use crate::sip2::demo_ils::{ServerConfig, ServerHandle};
 use crate::store::{self, StoreHandle};
 
 /// Room for bursts of touches and tags; a full channel drops the touch with a log line
@@ -27,7 +29,38 @@ pub struct Core {
     pub runtime: tokio::runtime::Runtime,
     pub events: mpsc::Sender<Event>,
     pub store: StoreHandle,
+    pub ils: Sip2Handle,
+    /// The demo ILS when the settings ask for it (`ils.server = "demo"`), serving on loopback
+    /// inside the kiosk.
+    pub demo_ils: Option<ServerHandle>,
     pub first_model: ScreenModel,
+}
+
+/// Start the ILS link: the configured server, or a demo ILS started here on a free loopback
+/// port.
+async fn start_ils(settings: &Settings) -> Result<(Sip2Handle, Option<ServerHandle>)> {
+    let mut demo = None;
+    let addr = if settings.ils.is_demo() {
+        let (_ils, handle) = crate::tools::demo_ils::start(
+            None,
+            "127.0.0.1:0",
+            ServerConfig {
+                institution: settings.terminal.institution.clone(),
+                library_name: settings.terminal.library_name.clone(),
+                ..ServerConfig::default()
+            },
+        )
+        .await?;
+        let addr = handle.local_addr().to_string();
+        tracing::info!(%addr, "demo ILS started inside the kiosk");
+        demo = Some(handle);
+        addr
+    } else {
+        settings.ils.server.clone()
+    };
+    let config = crate::tools::sip2::client_config(settings, &addr).map_err(anyhow::Error::msg)?;
+    let client = Sip2Handle::spawn(config).context("cannot start the SIP2 client")?;
+    Ok((client, demo))
 }
 
 /// Start the store, the runtime and the kiosk core. `show` receives every new screen model
@@ -52,6 +85,8 @@ pub fn start_core(
         version: env!("CARGO_PKG_VERSION").into(),
     });
 
+    let (ils, demo_ils) = runtime.block_on(start_ils(settings))?;
+
     let mut kiosk = Kiosk::new(KioskConfig::from_settings(settings));
     let first_model = kiosk.model();
     let (events, mut rx) = mpsc::channel::<Event>(EVENT_QUEUE);
@@ -61,6 +96,25 @@ pub fn start_core(
                 match effect {
                     Effect::Show(model) => show(model),
                 }
+            }
+        }
+    });
+    // The screen shows whether the ILS answers; the client's heartbeat keeps that current.
+    let mut link = ils.link();
+    let link_events = events.clone();
+    runtime.spawn(async move {
+        loop {
+            let online = link.borrow_and_update().is_online();
+            telemetry.publish(&TelemetryEvent::LinkChanged { online });
+            if link_events
+                .send(Event::LinkChanged { online })
+                .await
+                .is_err()
+            {
+                break;
+            }
+            if link.changed().await.is_err() {
+                break;
             }
         }
     });
@@ -80,6 +134,8 @@ pub fn start_core(
         runtime,
         events,
         store,
+        ils,
+        demo_ils,
         first_model,
     })
 }
