@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use crate::board::Board;
 use crate::config::Settings;
 use crate::fleet::{Event as TelemetryEvent, LogTelemetry, Telemetry};
-use crate::kiosk::{Effect, Event, Kiosk, KioskConfig, ScreenModel};
+use crate::kiosk::{Event, Kiosk, KioskConfig, Rules, ScreenModel};
 use crate::store::{self, StoreHandle};
 
 /// Room for bursts of touches and tags; a full channel drops the touch with a log line
@@ -52,18 +52,19 @@ pub fn start_core(
         version: env!("CARGO_PKG_VERSION").into(),
     });
 
-    let mut kiosk = Kiosk::new(KioskConfig::from_settings(settings));
+    let kiosk = Kiosk::with_rules(
+        KioskConfig::from_settings(settings),
+        Rules::from_settings(settings),
+    );
     let first_model = kiosk.model();
-    let (events, mut rx) = mpsc::channel::<Event>(EVENT_QUEUE);
-    runtime.spawn(async move {
-        while let Some(event) = rx.recv().await {
-            for effect in kiosk.handle(event) {
-                match effect {
-                    Effect::Show(model) => show(model),
-                }
-            }
-        }
-    });
+    let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
+    runtime.spawn(serve_kiosk(
+        settings.clone(),
+        store.clone(),
+        kiosk,
+        rx,
+        show,
+    ));
     let ticks = events.clone();
     runtime.spawn(async move {
         let mut interval = tokio::time::interval(IDLE_TICK);
@@ -82,6 +83,60 @@ pub fn start_core(
         store,
         first_model,
     })
+}
+
+/// How often the pad is read for tags put on or taken off.
+const PAD_POLL: Duration = Duration::from_millis(300);
+
+/// The kiosk core and its shell on the runtime: events from the UI, the pad polled, the link
+/// watched (the sync runs when it comes back).
+async fn serve_kiosk(
+    settings: Settings,
+    store: StoreHandle,
+    kiosk: Kiosk,
+    mut rx: mpsc::Receiver<Event>,
+    show: impl Fn(ScreenModel) + Send + 'static,
+) {
+    let link = match crate::headless::connect_ils(&settings, false).await {
+        Ok(link) => link,
+        Err(e) => {
+            tracing::error!("cannot start the library system link: {e:#}");
+            return;
+        }
+    };
+    // The simulated pad until the board's reader adapters are wired here.
+    let pad = crate::rfid::sim::SimPad::new();
+    let reader: crate::shell::SharedReader = std::sync::Arc::new(std::sync::Mutex::new(Box::new(
+        crate::rfid::Iso15693Reader::new(pad),
+    )));
+    let shell = crate::shell::Shell::new(
+        link.sip2.clone(),
+        store,
+        reader,
+        crate::shell::ShellConfig::from_settings(&settings),
+    );
+    let mut runner =
+        crate::headless::Runner::new(kiosk, shell, Box::new(crate::headless::ShowOnly(show)));
+    let mut poll = tokio::time::interval(PAD_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let step = tokio::select! {
+            event = rx.recv() => match event {
+                Some(event) => runner.feed(event).await,
+                None => break,
+            },
+            _ = poll.tick() => match runner.check_link().await {
+                Ok(()) => runner.poll_pad().await,
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = step {
+            tracing::warn!("kiosk step failed: {e:#}");
+        }
+    }
+    if let Some((_, server)) = link.demo {
+        server.shutdown().await;
+    }
 }
 
 /// Run the kiosk with its window until the window is closed.

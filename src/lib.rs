@@ -10,11 +10,14 @@ pub mod board;
 pub mod config;
 pub mod drivers;
 pub mod fleet;
+pub mod headless;
 pub mod kiosk;
 pub mod logging;
 pub mod rfid;
 pub mod scan;
+pub mod shell;
 pub mod sip2;
 pub mod store;
+pub mod sync;
 #[cfg(feature = "gui")]
 pub mod ui;
