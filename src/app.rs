@@ -12,9 +12,7 @@ use tokio::sync::mpsc;
 use crate::board::Board;
 use crate::config::Settings;
 use crate::fleet::{Event as TelemetryEvent, LogTelemetry, Telemetry};
-use crate::kiosk::{Effect, Event, Kiosk, KioskConfig, ScreenModel};
-use crate::sip2::client::Sip2Handle;
-use crate::sip2::demo_ils::{ServerConfig, ServerHandle};
+use crate::kiosk::{Event, Kiosk, KioskConfig, Rules, ScreenModel};
 use crate::store::{self, StoreHandle};
 
 /// Room for bursts of touches and tags; a full channel drops the touch with a log line
@@ -29,38 +27,7 @@ pub struct Core {
     pub runtime: tokio::runtime::Runtime,
     pub events: mpsc::Sender<Event>,
     pub store: StoreHandle,
-    pub ils: Sip2Handle,
-    /// The demo ILS when the settings ask for it (`ils.server = "demo"`), serving on loopback
-    /// inside the kiosk.
-    pub demo_ils: Option<ServerHandle>,
     pub first_model: ScreenModel,
-}
-
-/// Start the ILS link: the configured server, or a demo ILS started here on a free loopback
-/// port.
-async fn start_ils(settings: &Settings) -> Result<(Sip2Handle, Option<ServerHandle>)> {
-    let mut demo = None;
-    let addr = if settings.ils.is_demo() {
-        let (_ils, handle) = crate::tools::demo_ils::start(
-            None,
-            "127.0.0.1:0",
-            ServerConfig {
-                institution: settings.terminal.institution.clone(),
-                library_name: settings.terminal.library_name.clone(),
-                ..ServerConfig::default()
-            },
-        )
-        .await?;
-        let addr = handle.local_addr().to_string();
-        tracing::info!(%addr, "demo ILS started inside the kiosk");
-        demo = Some(handle);
-        addr
-    } else {
-        settings.ils.server.clone()
-    };
-    let config = crate::tools::sip2::client_config(settings, &addr).map_err(anyhow::Error::msg)?;
-    let client = Sip2Handle::spawn(config).context("cannot start the SIP2 client")?;
-    Ok((client, demo))
 }
 
 /// Start the store, the runtime and the kiosk core. `show` receives every new screen model
@@ -85,39 +52,19 @@ pub fn start_core(
         version: env!("CARGO_PKG_VERSION").into(),
     });
 
-    let (ils, demo_ils) = runtime.block_on(start_ils(settings))?;
-
-    let mut kiosk = Kiosk::new(KioskConfig::from_settings(settings));
+    let kiosk = Kiosk::with_rules(
+        KioskConfig::from_settings(settings),
+        Rules::from_settings(settings),
+    );
     let first_model = kiosk.model();
-    let (events, mut rx) = mpsc::channel::<Event>(EVENT_QUEUE);
-    runtime.spawn(async move {
-        while let Some(event) = rx.recv().await {
-            for effect in kiosk.handle(event) {
-                match effect {
-                    Effect::Show(model) => show(model),
-                }
-            }
-        }
-    });
-    // The screen shows whether the ILS answers; the client's heartbeat keeps that current.
-    let mut link = ils.link();
-    let link_events = events.clone();
-    runtime.spawn(async move {
-        loop {
-            let online = link.borrow_and_update().is_online();
-            telemetry.publish(&TelemetryEvent::LinkChanged { online });
-            if link_events
-                .send(Event::LinkChanged { online })
-                .await
-                .is_err()
-            {
-                break;
-            }
-            if link.changed().await.is_err() {
-                break;
-            }
-        }
-    });
+    let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
+    runtime.spawn(serve_kiosk(
+        settings.clone(),
+        store.clone(),
+        kiosk,
+        rx,
+        show,
+    ));
     let ticks = events.clone();
     runtime.spawn(async move {
         let mut interval = tokio::time::interval(IDLE_TICK);
@@ -134,10 +81,62 @@ pub fn start_core(
         runtime,
         events,
         store,
-        ils,
-        demo_ils,
         first_model,
     })
+}
+
+/// How often the pad is read for tags put on or taken off.
+const PAD_POLL: Duration = Duration::from_millis(300);
+
+/// The kiosk core and its shell on the runtime: events from the UI, the pad polled, the link
+/// watched (the sync runs when it comes back).
+async fn serve_kiosk(
+    settings: Settings,
+    store: StoreHandle,
+    kiosk: Kiosk,
+    mut rx: mpsc::Receiver<Event>,
+    show: impl Fn(ScreenModel) + Send + 'static,
+) {
+    let link = match crate::headless::connect_ils(&settings, false).await {
+        Ok(link) => link,
+        Err(e) => {
+            tracing::error!("cannot start the library system link: {e:#}");
+            return;
+        }
+    };
+    // The simulated pad until the board's reader adapters are wired here.
+    let pad = crate::rfid::sim::SimPad::new();
+    let reader: crate::shell::SharedReader = std::sync::Arc::new(std::sync::Mutex::new(Box::new(
+        crate::rfid::Iso15693Reader::new(pad),
+    )));
+    let shell = crate::shell::Shell::new(
+        link.sip2.clone(),
+        store,
+        reader,
+        crate::shell::ShellConfig::from_settings(&settings),
+    );
+    let mut runner =
+        crate::headless::Runner::new(kiosk, shell, Box::new(crate::headless::ShowOnly(show)));
+    let mut poll = tokio::time::interval(PAD_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let step = tokio::select! {
+            event = rx.recv() => match event {
+                Some(event) => runner.feed(event).await,
+                None => break,
+            },
+            _ = poll.tick() => match runner.check_link().await {
+                Ok(()) => runner.poll_pad().await,
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = step {
+            tracing::warn!("kiosk step failed: {e:#}");
+        }
+    }
+    if let Some((_, server)) = link.demo {
+        server.shutdown().await;
+    }
 }
 
 /// Run the kiosk with its window until the window is closed.

@@ -10,13 +10,16 @@ pub mod board;
 pub mod config;
 pub mod drivers;
 pub mod fleet;
+pub mod headless;
 pub mod hw;
 pub mod kiosk;
 pub mod logging;
 pub mod rfid;
 pub mod scan;
+pub mod shell;
 pub mod sip2;
 pub mod store;
+pub mod sync;
 pub mod tools;
 #[cfg(feature = "gui")]
 pub mod ui;

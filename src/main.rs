@@ -67,6 +67,9 @@ enum Command {
     Barcode(BarcodeCommand),
     /// Run the demo library system (a SIP2 server over its own catalogue)
     DemoIls(DemoIlsArgs),
+    /// The offline queue: show it, or replay it to the library system
+    #[command(subcommand)]
+    Sync(SyncCommand),
 }
 
 #[derive(Args)]
@@ -219,11 +222,33 @@ fn parse_byte(text: &str) -> Result<u8, String> {
     parsed.map_err(|_| format!("\"{text}\" is not a byte (0-255 or 0x00-0xFF)"))
 }
 
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Counts of the journal by state, and the conflicts staff must look at
+    Status {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay queued actions and settle unsure ones now
+    Run {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Args)]
 struct RunArgs {
     /// Open the window full screen (the default on a board other than `sim`)
     #[arg(long)]
     fullscreen: bool,
+    /// No window: drive the kiosk with JSON lines (see `--events`), report in JSON lines
+    #[arg(long)]
+    headless: bool,
+    /// Headless commands, one JSON object per line; `-` for standard input
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    events: String,
 }
 
 #[derive(Subcommand)]
@@ -294,6 +319,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::DemoIls(args) => demo_ils(args),
+        Command::Sync(cmd) => sync_command(&cli.global, cmd),
+        Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {
             let (settings, source) = load_settings(&cli.global)?;
             let board = Board::load(&cli.global.board)?;
@@ -466,6 +493,96 @@ fn security_config(settings: &Settings) -> selfcheck::rfid::reader::SecurityConf
         use_afi: settings.rfid.use_afi,
         use_eas: settings.rfid.use_eas,
     }
+}
+
+/// `selfcheck run --headless`: JSON lines in and out, no window.
+fn run_headless(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
+    let (settings, _) = load_settings(global)?;
+    let data_dir = data_dir(global.data_dir.as_deref())?;
+    let input: Box<dyn std::io::BufRead + Send> = if args.events == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let file = std::fs::File::open(&args.events)
+            .with_context(|| format!("cannot open the events file {}", args.events))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    selfcheck::headless::run(settings, &data_dir, input, Box::new(std::io::stdout()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `selfcheck sync status|run`.
+fn sync_command(global: &GlobalArgs, cmd: SyncCommand) -> Result<ExitCode> {
+    let (settings, _) = load_settings(global)?;
+    let data_dir = data_dir(global.data_dir.as_deref())?;
+    let db = data_dir.join(selfcheck::store::DB_FILE);
+    let store = selfcheck::store::StoreHandle::spawn(selfcheck::store::open(&db)?)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cmd {
+            SyncCommand::Status { json } => {
+                let status = selfcheck::sync::status(&store).await?;
+                if json {
+                    println!("{}", serde_json::to_string(&status)?);
+                } else {
+                    for (state, n) in &status.counts {
+                        println!("{state:>9}: {n}");
+                    }
+                    for c in &status.conflicts {
+                        println!(
+                            "conflict #{} {} item {} patron {}: {}",
+                            c.id,
+                            c.action.as_str(),
+                            c.item_id.as_deref().unwrap_or("-"),
+                            c.patron_id.as_deref().unwrap_or("-"),
+                            c.message.as_deref().unwrap_or("")
+                        );
+                    }
+                }
+            }
+            SyncCommand::Run { json } => {
+                let link = selfcheck::headless::connect_ils(&settings, true).await?;
+                let mut rx = link.sip2.link();
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                    while !rx.borrow_and_update().is_online() {
+                        if rx.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                })
+                .await;
+                let started = std::time::Instant::now();
+                let report = selfcheck::sync::run(&link.sip2, &store, |done, total| {
+                    if !json && total >= 100 && (done % 100 == 0 || done == total) {
+                        eprint!("\rsync: {done}/{total}");
+                    }
+                })
+                .await?;
+                if json {
+                    println!("{}", serde_json::to_string(&report)?);
+                } else {
+                    eprintln!();
+                    println!(
+                        "done {}, already done {}, conflicts {}, remaining {} ({:.1?}){}",
+                        report.done,
+                        report.already_done,
+                        report.conflicts,
+                        report.remaining,
+                        started.elapsed(),
+                        report
+                            .stopped
+                            .as_deref()
+                            .map(|s| format!("; stopped: {s}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn config_check(global: &GlobalArgs, file: Option<PathBuf>) -> Result<ExitCode> {

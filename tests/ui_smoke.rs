@@ -43,7 +43,9 @@ fn welcome_screen_by_label_and_touches_reach_the_core() {
     assert_eq!(event, Event::Start(Activity::Borrow));
     // ...and the core's answer, written back, changes the screen.
     for effect in kiosk.handle(event) {
-        let selfcheck::kiosk::Effect::Show(model) = effect;
+        let selfcheck::kiosk::Effect::Show(model) = effect else {
+            continue;
+        };
         assert_eq!(
             model.screen,
             Screen::Identify {
@@ -60,7 +62,9 @@ fn welcome_screen_by_label_and_touches_reach_the_core() {
     let event = rx.try_recv().expect("language event");
     assert_eq!(event, Event::ChooseLanguage(Language::Italian));
     for effect in kiosk.handle(event) {
-        let selfcheck::kiosk::Effect::Show(model) = effect;
+        let selfcheck::kiosk::Effect::Show(model) = effect else {
+            continue;
+        };
         bridge::write_model(&window, &model);
     }
     assert_eq!(labelled(&window, "Annulla").len(), 1, "Cancel in Italian");
@@ -73,7 +77,9 @@ fn welcome_screen_by_label_and_touches_reach_the_core() {
     let event = rx.try_recv().expect("cancel event");
     assert_eq!(event, Event::Cancel);
     for effect in kiosk.handle(event) {
-        let selfcheck::kiosk::Effect::Show(model) = effect;
+        let selfcheck::kiosk::Effect::Show(model) = effect else {
+            continue;
+        };
         bridge::write_model(&window, &model);
     }
     assert_eq!(labelled(&window, "Borrow").len(), 1);

@@ -1,74 +1,159 @@
 //! The kiosk core: the patron session as a pure state machine. Events come in (a touch, a
-//! tag, a barcode, the clock, the link), effects come out (what the screen shows, what to ask
-//! the ILS); nothing here does I/O, so every path is tested without threads or hardware.
+//! tag, a barcode, the clock, the link, an answer from the library system), effects come out
+//! (what the screen shows, what to ask the ILS, which tag's security to switch); nothing here
+//! does I/O, so every path is tested without threads or hardware.
+//!
+//! The session: welcome -> identify (card tag, barcode, typed number) -> PIN when required ->
+//! items on the pad -> each item lent (or returned) by the ILS -> its security switched and
+//! read back -> summary -> welcome on "done" or on the idle timeout (after a warning). An item
+//! is done only when the ILS said yes *and* its security is verified. Offline (the link is
+//! down, or a request got no answer) the offline rules decide and the loan is queued; the
+//! shell journals every circulation request before it sends it.
 
+pub mod model;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
-use serde::Serialize;
+pub use model::{
+    Activity, ItemLine, ItemState, Language, LoanLine, PatronLine, Reason, Screen, ScreenModel,
+};
 
-/// A language the screens are offered in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Language {
-    #[serde(rename = "en")]
-    English,
-    #[serde(rename = "it")]
-    Italian,
-    #[serde(rename = "zh_CN")]
-    Chinese,
+/// An item tag (or patron card) as the pad read it, decoded by the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSeen {
+    /// The tag's UID, hex.
+    pub uid: String,
+    pub kind: TagKind,
 }
 
-impl Language {
-    pub const ALL: [Language; 3] = [Language::English, Language::Italian, Language::Chinese];
-
-    /// The gettext / settings code (`en`, `it`, `zh_CN`).
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::English => "en",
-            Language::Italian => "it",
-            Language::Chinese => "zh_CN",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    /// The language's own name, as shown on its button.
-    pub fn native_name(self) -> &'static str {
-        match self {
-            Language::English => "English",
-            Language::Italian => "Italiano",
-            Language::Chinese => "中文",
-        }
-    }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagKind {
+    Item {
+        item_id: String,
+        /// The tag's type of usage allows lending.
+        circulating: bool,
+        owner: Option<String>,
+        /// (parts in the set, this part's number), for sets of more than one part.
+        set: Option<(u8, u8)>,
+        title: Option<String>,
+    },
+    PatronCard {
+        patron_id: String,
+    },
+    /// Blank, garbled, or no item number.
+    Unreadable,
 }
 
-/// Which screen is up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "screen", rename_all = "snake_case")]
-pub enum Screen {
-    /// Attract screen: borrow, return, account, language.
-    Welcome,
-    /// Waiting for a patron card (tag or barcode) for the chosen activity.
-    Identify { activity: Activity },
+/// What the core asks of the library system; the shell journals circulation requests before
+/// sending them and answers with [`Event::Ils`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IlsRequest {
+    /// Patron information (63), with the PIN when one was typed. Offline the shell answers
+    /// from its cache.
+    Patron {
+        patron_id: String,
+        pin: Option<String>,
+    },
+    /// Lend. `offline`: the offline rules allowed it; queue it rather than send it.
+    /// `journal`: a journal row already written for it (a request whose outcome is unknown).
+    Checkout {
+        patron_id: String,
+        item_id: String,
+        offline: bool,
+        journal: Option<i64>,
+    },
+    Checkin {
+        item_id: String,
+        offline: bool,
+        journal: Option<i64>,
+    },
+    Renew {
+        patron_id: String,
+        item_id: String,
+    },
+    RenewAll {
+        patron_id: String,
+    },
+    /// A request whose outcome is unknown and that the offline rules do not allow: staff must
+    /// look at the journal row.
+    Abandon {
+        journal: i64,
+    },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activity {
-    Borrow,
-    Return,
-    Account,
+/// The patron as the ILS (or, offline, the cache) describes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatronAnswer {
+    /// Answered from the cache because the ILS could not be reached.
+    pub offline: bool,
+    /// The ILS (or cache) knows this patron.
+    pub known: bool,
+    /// PIN check: `None` when no PIN was given or it cannot be checked.
+    pub pin_ok: Option<bool>,
+    pub display_name: String,
+    /// Lending is blocked (card lost, charges denied, ...).
+    pub blocked: bool,
+    /// Fines as the ILS formats them; `None` if none.
+    pub fines: Option<String>,
+    /// Fines in cents, for the offline rule.
+    pub fine_cents: i64,
+    pub may_borrow: Option<u32>,
+    pub holds_ready: Vec<String>,
+    pub loans: Vec<LoanLine>,
+    pub messages: Vec<String>,
+    /// Offline loans already queued for this patron (offline answers only).
+    pub queued_offline: u32,
 }
 
-/// Everything the screen shows; the UI renders it and nothing else.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ScreenModel {
-    #[serde(flatten)]
-    pub screen: Screen,
-    pub language: Language,
-    pub languages: Vec<Language>,
-    pub online: bool,
+/// An answer to an [`IlsRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IlsAnswer {
+    Patron(PatronAnswer),
+    Checkout {
+        ok: bool,
+        /// Queued offline rather than answered by the ILS.
+        offline: bool,
+        title: Option<String>,
+        due: Option<String>,
+        messages: Vec<String>,
+    },
+    Checkin {
+        ok: bool,
+        offline: bool,
+        title: Option<String>,
+        sort_bin: Option<String>,
+        messages: Vec<String>,
+    },
+    Renew {
+        ok: bool,
+        due: Option<String>,
+        messages: Vec<String>,
+    },
+    RenewAll {
+        renewed: Vec<String>,
+        unrenewed: Vec<String>,
+        messages: Vec<String>,
+    },
+    /// The ILS could not be reached or did not answer in time. `journal`: the row written for
+    /// the request; `maybe_sent`: the request may have reached the ILS.
+    Unavailable {
+        journal: Option<i64>,
+        maybe_sent: bool,
+    },
+    /// Acknowledges [`IlsRequest::Abandon`].
+    Abandoned,
+}
+
+/// How a security write ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityOutcome {
+    Verified,
+    NotVerified(String),
+    /// The tag stopped answering: lifted.
+    Gone,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,11 +169,45 @@ pub enum Event {
     Idle(Duration),
     /// Any touch: restarts the idle clock.
     Touch,
+    /// A patron number: card tag, card barcode or typed on the keypad.
+    Patron(String),
+    /// The PIN typed on the keypad.
+    Pin(String),
+    /// Everything on the pad now (the shell reports the whole inventory after each change).
+    Pad(Vec<TagSeen>),
+    /// The answer to an [`Effect::Ils`] request.
+    Ils {
+        req: u64,
+        answer: IlsAnswer,
+    },
+    /// The outcome of an [`Effect::SetSecurity`].
+    Security {
+        uid: String,
+        outcome: SecurityOutcome,
+    },
+    /// "Done": to the summary, and from the summary back to welcome.
+    Done,
+    /// Renew one loan (account screen).
+    Renew(String),
+    RenewAll,
+    /// The kiosk cannot serve (`Some(reason)`), or can again (`None`).
+    OutOfOrder(Option<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Show(ScreenModel),
+    /// Ask the library system; the answer comes back as [`Event::Ils`] with the same `req`.
+    Ils {
+        req: u64,
+        request: IlsRequest,
+    },
+    /// Switch a tag's security (secure = the gates alarm) and read it back; the outcome comes
+    /// back as [`Event::Security`].
+    SetSecurity {
+        uid: String,
+        secure: bool,
+    },
 }
 
 /// Settings the core needs, copied out of [`crate::config::Settings`].
@@ -116,16 +235,160 @@ impl KioskConfig {
     }
 }
 
+/// The circulation rules the core applies (beyond what the ILS decides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// Ask for the PIN after the card.
+    pub require_pin: bool,
+    /// Wrong PINs before the session is refused.
+    pub pin_attempts: u8,
+    /// Items whose tag names another owner library are refused (ISIL, compared without
+    /// hyphens, case-insensitively).
+    pub owner_isil: Option<String>,
+    /// How long before the idle timeout the warning shows.
+    pub idle_warning: Duration,
+    pub offline: OfflineRules,
+}
+
+/// Offline lending rules (`[offline]` settings); the loan period is the shell's (by media type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineRules {
+    pub enabled: bool,
+    pub max_items_per_patron: u32,
+    pub allow_unknown_patrons: bool,
+    pub max_fine_cents: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            require_pin: true,
+            pin_attempts: 3,
+            owner_isil: None,
+            idle_warning: Duration::from_secs(15),
+            offline: OfflineRules {
+                enabled: true,
+                max_items_per_patron: 5,
+                allow_unknown_patrons: false,
+                max_fine_cents: 1000,
+            },
+        }
+    }
+}
+
+impl Rules {
+    pub fn from_settings(s: &crate::config::Settings) -> Rules {
+        Rules {
+            require_pin: true,
+            pin_attempts: 3,
+            owner_isil: s.rfid.owner_isil.clone(),
+            idle_warning: Duration::from_secs(u64::from(s.terminal.idle_warning_secs)),
+            offline: OfflineRules {
+                enabled: s.offline.enabled,
+                max_items_per_patron: s.offline.max_items_per_patron,
+                allow_unknown_patrons: s.offline.allow_unknown_patrons,
+                max_fine_cents: (s.offline.max_fine * 100.0).round() as i64,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Identify,
+    Pin { attempts_left: u8 },
+    Checking,
+    Active,
+    Summary,
+    Refused,
+}
+
+/// Where an item is in its lending (or return).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// Refused before any request (usage, owner, incomplete set, unreadable).
+    Held,
+    /// Asked the ILS; waiting for answer `req`.
+    Asking(u64),
+    /// The ILS said yes; security being switched on the parts not yet verified.
+    Securing,
+    Done,
+    /// The ILS said no (or the offline rules did).
+    Refused,
+}
+
+#[derive(Debug, Clone)]
+struct Item {
+    line: ItemLine,
+    step: Step,
+    /// Lent/returned offline (queued).
+    offline: bool,
+    /// Every UID of the item's parts seen this session, and its security.
+    tags: BTreeMap<String, TagSec>,
+    /// UIDs on the pad now.
+    present: BTreeSet<String>,
+    /// Parts in the set (1 for a single item).
+    parts: u8,
+}
+
+/// One tag's security in this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagSec {
+    Unverified,
+    Writing,
+    /// The last write could not be verified: retried once the tag is lifted and put back.
+    Failed,
+    Verified,
+}
+
+#[derive(Debug, Clone)]
+enum Pending {
+    Patron,
+    Item(String),
+    Renew(String),
+    RenewAll,
+    Abandon,
+}
+
+/// One patron's (or one return's) session; dropped whole at its end.
+#[derive(Debug, Clone)]
+struct Session {
+    activity: Activity,
+    phase: Phase,
+    patron_id: Option<String>,
+    pin_attempts_left: u8,
+    patron: Option<PatronLine>,
+    /// Offline loans still allowed to this patron.
+    offline_allowance: u32,
+    /// The patron may borrow offline (known and not blocked, or unknown patrons allowed).
+    offline_ok: bool,
+    items: Vec<Item>,
+    loans: Vec<LoanLine>,
+    messages: Vec<String>,
+    notice: Option<Reason>,
+}
+
 pub struct Kiosk {
     config: KioskConfig,
-    screen: Screen,
+    rules: Rules,
+    session: Option<Session>,
     language: Language,
     online: bool,
+    out_of_order: Option<String>,
     idle: Duration,
+    next_req: u64,
+    pending: HashMap<u64, Pending>,
+    /// UIDs on the pad at the last report.
+    pad: Vec<TagSeen>,
+    effects: Vec<Effect>,
 }
 
 impl Kiosk {
     pub fn new(config: KioskConfig) -> Kiosk {
+        Kiosk::with_rules(config, Rules::default())
+    }
+
+    pub fn with_rules(config: KioskConfig, rules: Rules) -> Kiosk {
         let language = config
             .languages
             .first()
@@ -133,30 +396,127 @@ impl Kiosk {
             .unwrap_or(Language::English);
         Kiosk {
             config,
-            screen: Screen::Welcome,
+            rules,
+            session: None,
             language,
             online: false,
+            out_of_order: None,
             idle: Duration::ZERO,
+            next_req: 1,
+            pending: HashMap::new(),
+            pad: Vec::new(),
+            effects: Vec::new(),
         }
+    }
+
+    /// Whether a patron (or return) session is open.
+    pub fn in_session(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn requests_in_flight(&self) -> usize {
+        self.pending.len()
     }
 
     pub fn model(&self) -> ScreenModel {
-        ScreenModel {
-            screen: self.screen.clone(),
+        let mut m = ScreenModel {
+            screen: Screen::Welcome,
             language: self.language,
             languages: self.config.languages.clone(),
             online: self.online,
+            patron: None,
+            items: Vec::new(),
+            loans: Vec::new(),
+            messages: Vec::new(),
+            notice: None,
+            idle_warning: None,
+        };
+        if let Some(s) = &self.session {
+            m.screen = match s.phase {
+                Phase::Identify => Screen::Identify {
+                    activity: s.activity,
+                },
+                Phase::Pin { attempts_left } => Screen::Pin {
+                    activity: s.activity,
+                    attempts_left,
+                },
+                Phase::Checking => Screen::Checking {
+                    activity: s.activity,
+                },
+                Phase::Active => match s.activity {
+                    Activity::Borrow => Screen::Borrow,
+                    Activity::Return => Screen::Return,
+                    Activity::Account => Screen::Account,
+                },
+                Phase::Summary => Screen::Summary {
+                    activity: s.activity,
+                },
+                Phase::Refused => Screen::Refused {
+                    activity: s.activity,
+                },
+            };
+            m.patron = s.patron.clone();
+            m.items = s.items.iter().map(|i| i.line.clone()).collect();
+            m.loans = s.loans.clone();
+            m.messages = s.messages.clone();
+            m.notice = s.notice;
+            let warn_from = self
+                .config
+                .idle_timeout
+                .saturating_sub(self.rules.idle_warning);
+            if self.idle >= warn_from && !self.rules.idle_warning.is_zero() {
+                let left = self.config.idle_timeout.saturating_sub(self.idle);
+                m.idle_warning = Some(left.as_secs_f64().ceil() as u32);
+            }
+        } else if let Some(reason) = &self.out_of_order {
+            m.screen = Screen::OutOfOrder {
+                reason: reason.clone(),
+            };
         }
+        m
     }
 
-    /// Feed one event; returns what must happen as a result.
+    /// Feed one event; returns what must happen as a result (a new screen model last).
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
         let before = self.model();
+        self.apply(event);
+        let mut effects = std::mem::take(&mut self.effects);
+        let after = self.model();
+        if after != before {
+            effects.push(Effect::Show(after));
+        }
+        effects
+    }
+
+    fn apply(&mut self, event: Event) {
         match event {
             Event::Start(activity) => {
                 self.idle = Duration::ZERO;
-                if self.screen == Screen::Welcome {
-                    self.screen = Screen::Identify { activity };
+                if self.session.is_none() && self.out_of_order.is_none() {
+                    let phase = if activity == Activity::Return {
+                        Phase::Active
+                    } else {
+                        Phase::Identify
+                    };
+                    self.session = Some(Session {
+                        activity,
+                        phase,
+                        patron_id: None,
+                        pin_attempts_left: self.rules.pin_attempts.max(1),
+                        patron: None,
+                        offline_allowance: 0,
+                        offline_ok: false,
+                        items: Vec::new(),
+                        loans: Vec::new(),
+                        messages: Vec::new(),
+                        notice: None,
+                    });
+                    if activity == Activity::Return {
+                        // Items already on the pad count.
+                        let pad = std::mem::take(&mut self.pad);
+                        self.on_pad(pad);
+                    }
                 }
             }
             Event::Cancel => self.end_session(),
@@ -170,22 +530,56 @@ impl Kiosk {
             Event::Touch => self.idle = Duration::ZERO,
             Event::Idle(elapsed) => {
                 self.idle = self.idle.saturating_add(elapsed);
-                if self.screen != Screen::Welcome && self.idle >= self.config.idle_timeout {
+                if self.session.is_some() && self.idle >= self.config.idle_timeout {
                     self.end_session();
                 }
             }
-        }
-        let after = self.model();
-        if after == before {
-            Vec::new()
-        } else {
-            vec![Effect::Show(after)]
+            Event::OutOfOrder(reason) => {
+                self.out_of_order = reason;
+            }
+            Event::Patron(id) => {
+                self.idle = Duration::ZERO;
+                self.on_patron(id);
+            }
+            Event::Pin(pin) => {
+                self.idle = Duration::ZERO;
+                self.on_pin(pin);
+            }
+            Event::Pad(tags) => {
+                if tags != self.pad {
+                    self.idle = Duration::ZERO;
+                }
+                self.on_pad(tags);
+            }
+            Event::Ils { req, answer } => self.on_answer(req, answer),
+            Event::Security { uid, outcome } => self.on_security(uid, outcome),
+            Event::Done => {
+                self.idle = Duration::ZERO;
+                self.on_done();
+            }
+            Event::Renew(item) => {
+                self.idle = Duration::ZERO;
+                self.on_renew(Some(item));
+            }
+            Event::RenewAll => {
+                self.idle = Duration::ZERO;
+                self.on_renew(None);
+            }
         }
     }
 
-    /// Back to the welcome screen in the default language: the next patron starts afresh.
+    fn request(&mut self, pending: Pending, request: IlsRequest) -> u64 {
+        let req = self.next_req;
+        self.next_req += 1;
+        self.pending.insert(req, pending);
+        self.effects.push(Effect::Ils { req, request });
+        req
+    }
+
+    /// Back to the welcome screen in the default language: the next patron starts afresh and
+    /// nothing of this one stays in memory.
     fn end_session(&mut self) {
-        self.screen = Screen::Welcome;
+        self.session = None;
         self.language = self
             .config
             .languages
@@ -193,111 +587,705 @@ impl Kiosk {
             .copied()
             .unwrap_or(Language::English);
         self.idle = Duration::ZERO;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn kiosk() -> Kiosk {
-        Kiosk::new(KioskConfig {
-            languages: vec![Language::Italian, Language::English, Language::Chinese],
-            idle_timeout: Duration::from_secs(60),
-        })
+        // Answers still to come are for a session that no longer exists; the journal keeps
+        // them.
+        self.pending.clear();
     }
 
-    fn shown(effects: Vec<Effect>) -> ScreenModel {
-        match effects.as_slice() {
-            [Effect::Show(m)] => m.clone(),
-            other => panic!("expected one Show, got {other:?}"),
+    fn on_patron(&mut self, id: String) {
+        let id = id.trim().to_string();
+        if id.is_empty() {
+            return;
+        }
+        // A card at the welcome screen starts a loan session.
+        if self.session.is_none() {
+            self.apply(Event::Start(Activity::Borrow));
+        }
+        let require_pin = self.rules.require_pin;
+        let attempts = self.rules.pin_attempts.max(1);
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.phase != Phase::Identify || s.activity == Activity::Return {
+            return;
+        }
+        s.patron_id = Some(id.clone());
+        if require_pin {
+            s.pin_attempts_left = attempts;
+            s.phase = Phase::Pin {
+                attempts_left: attempts,
+            };
+        } else {
+            s.phase = Phase::Checking;
+            self.request(
+                Pending::Patron,
+                IlsRequest::Patron {
+                    patron_id: id,
+                    pin: None,
+                },
+            );
         }
     }
 
-    #[test]
-    fn starts_on_welcome_in_the_first_language() {
-        let k = kiosk();
-        assert_eq!(k.model().screen, Screen::Welcome);
-        assert_eq!(k.model().language, Language::Italian);
+    fn on_pin(&mut self, pin: String) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let (Phase::Pin { .. }, Some(patron_id)) = (s.phase, s.patron_id.clone()) else {
+            return;
+        };
+        s.phase = Phase::Checking;
+        s.notice = None;
+        // The PIN goes straight into the request and is not kept.
+        self.request(
+            Pending::Patron,
+            IlsRequest::Patron {
+                patron_id,
+                pin: Some(pin),
+            },
+        );
     }
 
-    #[test]
-    fn activity_then_cancel() {
-        let mut k = kiosk();
-        let m = shown(k.handle(Event::Start(Activity::Borrow)));
-        assert_eq!(
-            m.screen,
-            Screen::Identify {
-                activity: Activity::Borrow
+    fn on_answer(&mut self, req: u64, answer: IlsAnswer) {
+        let Some(pending) = self.pending.remove(&req) else {
+            return;
+        };
+        match pending {
+            Pending::Patron => {
+                if let IlsAnswer::Patron(p) = answer {
+                    self.on_patron_answer(p);
+                } else {
+                    self.refuse_session(Reason::Unknown, Vec::new());
+                }
             }
-        );
-        let m = shown(k.handle(Event::Cancel));
-        assert_eq!(m.screen, Screen::Welcome);
+            Pending::Item(item_id) => self.on_item_answer(req, &item_id, answer),
+            Pending::Renew(item_id) => self.on_renew_answer(Some(&item_id), answer),
+            Pending::RenewAll => self.on_renew_answer(None, answer),
+            Pending::Abandon => {}
+        }
     }
 
-    #[test]
-    fn language_switch_and_reset_at_session_end() {
-        let mut k = kiosk();
-        assert_eq!(
-            shown(k.handle(Event::ChooseLanguage(Language::Chinese))).language,
-            Language::Chinese
-        );
-        k.handle(Event::Start(Activity::Return));
-        let m = shown(k.handle(Event::Cancel));
-        assert_eq!(m.language, Language::Italian);
+    fn refuse_session(&mut self, reason: Reason, messages: Vec<String>) {
+        if let Some(s) = self.session.as_mut() {
+            s.phase = Phase::Refused;
+            s.notice = Some(reason);
+            s.messages.extend(messages);
+        }
     }
 
-    #[test]
-    fn language_not_offered_is_ignored() {
-        let mut k = Kiosk::new(KioskConfig {
-            languages: vec![Language::English],
-            idle_timeout: Duration::from_secs(60),
+    fn on_patron_answer(&mut self, p: PatronAnswer) {
+        let rules = self.rules.clone();
+        if p.offline {
+            self.online = false;
+        }
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.phase != Phase::Checking {
+            return;
+        }
+        let activity = s.activity;
+        if p.pin_ok == Some(false) {
+            return self.wrong_pin();
+        }
+        if p.offline {
+            let allowed = rules.offline.enabled
+                && (p.known || rules.offline.allow_unknown_patrons)
+                && !p.blocked
+                && p.fine_cents <= rules.offline.max_fine_cents;
+            s.offline_ok = allowed;
+            s.offline_allowance = rules
+                .offline
+                .max_items_per_patron
+                .saturating_sub(p.queued_offline);
+            s.patron = Some(PatronLine {
+                display_name: String::new(),
+                holds_ready: Vec::new(),
+                fines: None,
+                may_borrow: Some(if allowed { s.offline_allowance } else { 0 }),
+            });
+            match activity {
+                Activity::Borrow if allowed => {
+                    s.phase = Phase::Active;
+                }
+                Activity::Borrow => {
+                    let reason = if !rules.offline.enabled {
+                        Reason::OfflineDisabled
+                    } else {
+                        Reason::OfflineRules
+                    };
+                    return self.refuse_session(reason, Vec::new());
+                }
+                _ => {
+                    // No account or renewal without the ILS.
+                    return self.refuse_session(Reason::OfflineRules, Vec::new());
+                }
+            }
+        } else {
+            if !p.known {
+                return self.refuse_session(Reason::UnknownPatron, p.messages);
+            }
+            s.patron = Some(PatronLine {
+                display_name: p.display_name,
+                holds_ready: p.holds_ready,
+                fines: p.fines,
+                may_borrow: p.may_borrow,
+            });
+            s.loans = p.loans;
+            s.messages.extend(p.messages);
+            // Known offline from the cache too, should the link go down mid-session.
+            s.offline_ok =
+                rules.offline.enabled && !p.blocked && p.fine_cents <= rules.offline.max_fine_cents;
+            s.offline_allowance = rules.offline.max_items_per_patron;
+            if p.blocked && activity == Activity::Borrow {
+                s.phase = Phase::Refused;
+                s.notice = Some(Reason::Blocked);
+                return;
+            }
+            s.phase = Phase::Active;
+        }
+        if activity == Activity::Borrow {
+            let pad = std::mem::take(&mut self.pad);
+            self.on_pad(pad);
+        }
+    }
+
+    fn wrong_pin(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        s.pin_attempts_left = s.pin_attempts_left.saturating_sub(1);
+        s.notice = Some(Reason::WrongPin);
+        if s.pin_attempts_left == 0 {
+            s.phase = Phase::Refused;
+            s.patron_id = None;
+        } else {
+            s.phase = Phase::Pin {
+                attempts_left: s.pin_attempts_left,
+            };
+        }
+    }
+
+    fn on_pad(&mut self, tags: Vec<TagSeen>) {
+        let before: BTreeSet<String> = self.pad.iter().map(|t| t.uid.clone()).collect();
+        self.pad = tags.clone();
+        // A patron card newly put on the pad identifies the patron.
+        let card = tags.iter().find_map(|t| match &t.kind {
+            TagKind::PatronCard { patron_id } if !before.contains(&t.uid) => {
+                Some(patron_id.clone())
+            }
+            _ => None,
         });
-        assert!(
-            k.handle(Event::ChooseLanguage(Language::Chinese))
-                .is_empty()
-        );
-        assert_eq!(k.model().language, Language::English);
-    }
-
-    #[test]
-    fn idle_timeout_returns_to_welcome() {
-        let mut k = kiosk();
-        k.handle(Event::ChooseLanguage(Language::English));
-        k.handle(Event::Start(Activity::Account));
-        assert!(k.handle(Event::Idle(Duration::from_secs(59))).is_empty());
-        let m = shown(k.handle(Event::Idle(Duration::from_secs(1))));
-        assert_eq!(m.screen, Screen::Welcome);
-        assert_eq!(m.language, Language::Italian);
-    }
-
-    #[test]
-    fn a_touch_restarts_the_idle_clock() {
-        let mut k = kiosk();
-        k.handle(Event::Start(Activity::Borrow));
-        k.handle(Event::Idle(Duration::from_secs(50)));
-        k.handle(Event::Touch);
-        assert!(k.handle(Event::Idle(Duration::from_secs(50))).is_empty());
-        assert_eq!(
-            k.model().screen,
-            Screen::Identify {
-                activity: Activity::Borrow
+        let identifying = match &self.session {
+            None => true,
+            Some(s) => s.phase == Phase::Identify && s.activity != Activity::Return,
+        };
+        if let (Some(id), true) = (card, identifying) {
+            self.on_patron(id);
+            return;
+        }
+        let online = self.online;
+        let rules = self.rules.clone();
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.phase != Phase::Active || s.activity == Activity::Account {
+            return;
+        }
+        // Group the pad's tags by item.
+        let mut groups: BTreeMap<String, Vec<&TagSeen>> = BTreeMap::new();
+        for t in &tags {
+            let key = match &t.kind {
+                TagKind::Item { item_id, .. } => item_id.clone(),
+                TagKind::Unreadable => format!("uid:{}", t.uid),
+                // The patron's own card left on the pad.
+                TagKind::PatronCard { .. } => continue,
+            };
+            groups.entry(key).or_default().push(t);
+        }
+        for item in &mut s.items {
+            item.present.clear();
+        }
+        let mut starts = Vec::new();
+        for (key, group) in &groups {
+            let index = match s.items.iter().position(|i| &i.line.item_id == key) {
+                Some(i) => i,
+                None => {
+                    let item = new_item(key, group, rules.owner_isil.as_deref());
+                    s.items.push(item);
+                    s.items.len() - 1
+                }
+            };
+            let item = &mut s.items[index];
+            for t in group {
+                item.present.insert(t.uid.clone());
+                item.tags.entry(t.uid.clone()).or_insert(TagSec::Unverified);
             }
-        );
+            if item.step == Step::Held && item.line.reason == Some(Reason::IncompleteSet) {
+                let seen = item.present.len().min(255) as u8;
+                item.line.parts = Some((seen, item.parts));
+                if seen >= item.parts {
+                    starts.push(index);
+                }
+            } else if item.step == Step::Held && item.line.reason.is_none() {
+                starts.push(index);
+            }
+        }
+        // Lifted tags whose write had failed get another try when they come back.
+        for item in &mut s.items {
+            for (uid, sec) in item.tags.iter_mut() {
+                if *sec == TagSec::Failed && !item.present.contains(uid) {
+                    *sec = TagSec::Unverified;
+                }
+            }
+        }
+        for index in starts {
+            self.start_item(index, online);
+        }
+        self.advance_all();
     }
 
-    #[test]
-    fn link_state_is_shown() {
-        let mut k = kiosk();
-        assert!(shown(k.handle(Event::LinkChanged { online: true })).online);
-        assert!(k.handle(Event::LinkChanged { online: true }).is_empty());
+    /// Ask the ILS (or the offline rules) about a new item.
+    fn start_item(&mut self, index: usize, online: bool) {
+        let offline_enabled = self.rules.offline.enabled;
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let activity = s.activity;
+        let patron_id = s.patron_id.clone().unwrap_or_default();
+        let Some(item) = s.items.get_mut(index) else {
+            return;
+        };
+        let item_id = item.line.item_id.clone();
+        item.line.state = ItemState::Working;
+        item.line.reason = None;
+        let request = match (activity, online) {
+            (Activity::Borrow, true) => IlsRequest::Checkout {
+                patron_id,
+                item_id: item_id.clone(),
+                offline: false,
+                journal: None,
+            },
+            (Activity::Borrow, false) => {
+                if s.offline_ok && s.offline_allowance > 0 {
+                    s.offline_allowance -= 1;
+                    IlsRequest::Checkout {
+                        patron_id,
+                        item_id: item_id.clone(),
+                        offline: true,
+                        journal: None,
+                    }
+                } else {
+                    refuse(&mut s.items[index], Reason::OfflineRules, None);
+                    return;
+                }
+            }
+            (_, true) => IlsRequest::Checkin {
+                item_id: item_id.clone(),
+                offline: false,
+                journal: None,
+            },
+            (_, false) => {
+                if offline_enabled {
+                    IlsRequest::Checkin {
+                        item_id: item_id.clone(),
+                        offline: true,
+                        journal: None,
+                    }
+                } else {
+                    refuse(item, Reason::OfflineDisabled, None);
+                    return;
+                }
+            }
+        };
+        let req = self.request(Pending::Item(item_id), request);
+        if let Some(item) = self.session.as_mut().and_then(|s| s.items.get_mut(index)) {
+            item.step = Step::Asking(req);
+        }
     }
 
-    #[test]
-    fn languages_from_settings() {
-        let mut s = crate::config::Settings::default();
-        s.terminal.languages = vec!["zh_CN".into(), "en".into()];
-        let c = KioskConfig::from_settings(&s);
-        assert_eq!(c.languages, [Language::Chinese, Language::English]);
+    fn on_item_answer(&mut self, req: u64, item_id: &str, answer: IlsAnswer) {
+        let offline_enabled = self.rules.offline.enabled;
+        if matches!(answer, IlsAnswer::Unavailable { .. }) {
+            self.online = false;
+        }
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let activity = s.activity;
+        let patron_id = s.patron_id.clone().unwrap_or_default();
+        let Some(index) = s
+            .items
+            .iter()
+            .position(|i| i.line.item_id == item_id && i.step == Step::Asking(req))
+        else {
+            return;
+        };
+        let mut follow_up = None;
+        {
+            let item = &mut s.items[index];
+            match answer {
+                IlsAnswer::Checkout {
+                    ok,
+                    offline,
+                    title,
+                    due,
+                    messages,
+                } => {
+                    if let Some(t) = title.filter(|t| !t.is_empty()) {
+                        item.line.title = t;
+                    }
+                    item.line.message = join(&messages);
+                    if ok {
+                        item.line.due = due;
+                        item.offline = offline;
+                        item.step = Step::Securing;
+                    } else {
+                        if offline {
+                            s.offline_allowance += 1;
+                        }
+                        refuse(item, Reason::Ils, join(&messages));
+                    }
+                }
+                IlsAnswer::Checkin {
+                    ok,
+                    offline,
+                    title,
+                    sort_bin,
+                    messages,
+                } => {
+                    if let Some(t) = title.filter(|t| !t.is_empty()) {
+                        item.line.title = t;
+                    }
+                    item.line.message = join(&messages);
+                    if ok {
+                        item.line.sort_bin = sort_bin;
+                        item.offline = offline;
+                        item.step = Step::Securing;
+                    } else {
+                        refuse(item, Reason::Ils, join(&messages));
+                    }
+                }
+                IlsAnswer::Unavailable {
+                    journal,
+                    maybe_sent,
+                } => {
+                    // The link went down under this request: the offline rules decide now.
+                    match activity {
+                        Activity::Borrow if s.offline_ok && s.offline_allowance > 0 => {
+                            s.offline_allowance -= 1;
+                            follow_up = Some(IlsRequest::Checkout {
+                                patron_id,
+                                item_id: item_id.to_string(),
+                                offline: true,
+                                journal,
+                            });
+                        }
+                        Activity::Return if offline_enabled => {
+                            follow_up = Some(IlsRequest::Checkin {
+                                item_id: item_id.to_string(),
+                                offline: true,
+                                journal,
+                            });
+                        }
+                        _ => {
+                            let reason = if maybe_sent {
+                                Reason::Unknown
+                            } else {
+                                Reason::OfflineRules
+                            };
+                            refuse(item, reason, None);
+                            if let (Some(j), true) = (journal, maybe_sent) {
+                                follow_up = Some(IlsRequest::Abandon { journal: j });
+                            }
+                        }
+                    }
+                }
+                _ => refuse(item, Reason::Unknown, None),
+            }
+        }
+        match follow_up {
+            Some(r @ IlsRequest::Abandon { .. }) => {
+                self.request(Pending::Abandon, r);
+            }
+            Some(r) => {
+                let req = self.request(Pending::Item(item_id.to_string()), r);
+                if let Some(item) = self.session.as_mut().and_then(|s| s.items.get_mut(index)) {
+                    item.step = Step::Asking(req);
+                }
+            }
+            None => {}
+        }
+        self.advance_all();
     }
+
+    fn on_security(&mut self, uid: String, outcome: SecurityOutcome) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let Some(item) = s
+            .items
+            .iter_mut()
+            .find(|i| i.tags.get(&uid) == Some(&TagSec::Writing))
+        else {
+            return;
+        };
+        match outcome {
+            SecurityOutcome::Verified => {
+                item.tags.insert(uid, TagSec::Verified);
+            }
+            SecurityOutcome::NotVerified(detail) => {
+                item.tags.insert(uid, TagSec::Failed);
+                item.line.message = Some(detail);
+            }
+            SecurityOutcome::Gone => {
+                item.tags.insert(uid.clone(), TagSec::Unverified);
+                item.present.remove(&uid);
+            }
+        }
+        self.advance_all();
+    }
+
+    /// Move every item in its security step forward: write the tags on the pad, finish the
+    /// items whose every part is verified, and say which must go back on the pad.
+    fn advance_all(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let secure = s.activity == Activity::Return;
+        let mut writes = Vec::new();
+        let mut newly_done = 0u32;
+        for item in &mut s.items {
+            match item.step {
+                Step::Asking(_) => {
+                    let lifted = item.present.is_empty();
+                    item.line.state = if lifted {
+                        ItemState::PutBack
+                    } else {
+                        ItemState::Working
+                    };
+                    item.line.reason = lifted.then_some(Reason::Lifted);
+                }
+                Step::Securing => {
+                    for (uid, sec) in item.tags.iter_mut() {
+                        if *sec == TagSec::Unverified && item.present.contains(uid) {
+                            *sec = TagSec::Writing;
+                            writes.push(uid.clone());
+                        }
+                    }
+                    let all = item.tags.len() >= usize::from(item.parts)
+                        && item.tags.values().all(|t| *t == TagSec::Verified);
+                    if all {
+                        item.step = Step::Done;
+                        item.line.state = if item.offline {
+                            ItemState::DoneOffline
+                        } else {
+                            ItemState::Done
+                        };
+                        item.line.reason = None;
+                        newly_done += 1;
+                    } else if item.tags.values().any(|t| *t == TagSec::Failed) {
+                        item.line.state = ItemState::PutBack;
+                        item.line.reason = Some(Reason::SecurityNotVerified);
+                    } else if item
+                        .tags
+                        .iter()
+                        .any(|(u, t)| *t == TagSec::Unverified && !item.present.contains(u))
+                    {
+                        item.line.state = ItemState::PutBack;
+                        item.line.reason = Some(Reason::Lifted);
+                    } else {
+                        item.line.state = ItemState::Securing;
+                        item.line.reason = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if s.activity == Activity::Borrow
+            && newly_done > 0
+            && let Some(may) = s.patron.as_mut().and_then(|p| p.may_borrow.as_mut())
+        {
+            *may = may.saturating_sub(newly_done);
+        }
+        for uid in writes {
+            self.effects.push(Effect::SetSecurity { uid, secure });
+        }
+    }
+
+    fn on_done(&mut self) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        let (phase, activity) = (s.phase, s.activity);
+        let busy = s.items.iter().any(|i| {
+            matches!(i.step, Step::Asking(_)) || i.tags.values().any(|t| *t == TagSec::Writing)
+        });
+        match phase {
+            Phase::Active if activity == Activity::Account => self.end_session(),
+            Phase::Active => {
+                if !busy {
+                    s.phase = Phase::Summary;
+                }
+            }
+            _ => self.end_session(),
+        }
+    }
+
+    fn on_renew(&mut self, item: Option<String>) {
+        let online = self.online;
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.phase != Phase::Active || s.activity != Activity::Account {
+            return;
+        }
+        if !online {
+            s.notice = Some(Reason::OfflineRules);
+            return;
+        }
+        let patron_id = s.patron_id.clone().unwrap_or_default();
+        match item {
+            Some(item_id) => {
+                if !s.loans.iter().any(|l| l.item_id == item_id) {
+                    return;
+                }
+                self.request(
+                    Pending::Renew(item_id.clone()),
+                    IlsRequest::Renew { patron_id, item_id },
+                );
+            }
+            None => {
+                self.request(Pending::RenewAll, IlsRequest::RenewAll { patron_id });
+            }
+        }
+    }
+
+    fn on_renew_answer(&mut self, item_id: Option<&str>, answer: IlsAnswer) {
+        if matches!(answer, IlsAnswer::Unavailable { .. }) {
+            self.online = false;
+        }
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        match answer {
+            IlsAnswer::Renew { ok, due, messages } => {
+                if let Some(loan) = s
+                    .loans
+                    .iter_mut()
+                    .find(|l| Some(l.item_id.as_str()) == item_id)
+                {
+                    loan.renewed = Some(ok);
+                    loan.message = join(&messages);
+                    if ok {
+                        loan.due = due;
+                        loan.overdue = false;
+                    }
+                }
+            }
+            IlsAnswer::RenewAll {
+                renewed,
+                unrenewed,
+                messages,
+            } => {
+                for loan in &mut s.loans {
+                    if renewed.contains(&loan.item_id) {
+                        loan.renewed = Some(true);
+                        loan.overdue = false;
+                    } else if unrenewed.contains(&loan.item_id) {
+                        loan.renewed = Some(false);
+                    }
+                }
+                s.messages.extend(messages);
+            }
+            _ => s.notice = Some(Reason::Unknown),
+        }
+    }
+}
+
+fn join(messages: &[String]) -> Option<String> {
+    let text = messages
+        .iter()
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!text.is_empty()).then_some(text)
+}
+
+fn refuse(item: &mut Item, reason: Reason, message: Option<String>) {
+    item.step = Step::Refused;
+    item.line.state = ItemState::Refused;
+    item.line.reason = Some(reason);
+    if message.is_some() {
+        item.line.message = message;
+    }
+}
+
+/// ISILs compare without the hyphen ISO 28560-3 drops, case-insensitively.
+fn same_isil(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect::<String>()
+    };
+    norm(a) == norm(b)
+}
+
+/// A new item line from the tags first seen for it, held with a reason when it cannot go on.
+fn new_item(key: &str, group: &[&TagSeen], owner_isil: Option<&str>) -> Item {
+    let mut item = Item {
+        line: ItemLine {
+            item_id: key.to_string(),
+            title: String::new(),
+            state: ItemState::Working,
+            due: None,
+            reason: None,
+            message: None,
+            sort_bin: None,
+            parts: None,
+        },
+        step: Step::Held,
+        offline: false,
+        tags: BTreeMap::new(),
+        present: BTreeSet::new(),
+        parts: 1,
+    };
+    let Some(first) = group.first() else {
+        return item;
+    };
+    match &first.kind {
+        TagKind::Item {
+            circulating,
+            owner,
+            set,
+            title,
+            ..
+        } => {
+            item.line.title = title.clone().unwrap_or_default();
+            if !circulating {
+                refuse(&mut item, Reason::NotForCirculation, None);
+            } else if let (Some(mine), Some(theirs)) = (owner_isil, owner.as_deref())
+                && !theirs.is_empty()
+                && !same_isil(mine, theirs)
+            {
+                refuse(&mut item, Reason::OtherLibrary, Some(theirs.to_string()));
+            } else if let Some((parts, _)) = set.filter(|(p, _)| *p > 1) {
+                item.parts = parts;
+                item.line.parts = Some((0, parts));
+                // Held until every part is on the pad (counted by the caller).
+                item.line.state = ItemState::Refused;
+                item.line.reason = Some(Reason::IncompleteSet);
+            }
+        }
+        _ => {
+            item.line.item_id = String::new();
+            item.line.message = Some(first.uid.clone());
+            refuse(&mut item, Reason::UnreadableTag, None);
+            // Keep the key so the same tag is not reported twice.
+            item.line.item_id = key.to_string();
+        }
+    }
+    item
 }

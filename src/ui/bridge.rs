@@ -41,6 +41,16 @@ pub fn write_model(window: &AppWindow, model: &ScreenModel) {
     let (screen, activity) = match &model.screen {
         Screen::Welcome => ("welcome", None),
         Screen::Identify { activity } => ("identify", Some(*activity)),
+        // The views for the session screens come with the UI rework; until then they show
+        // the identify view with their activity.
+        Screen::Pin { activity, .. }
+        | Screen::Checking { activity }
+        | Screen::Summary { activity }
+        | Screen::Refused { activity } => ("identify", Some(*activity)),
+        Screen::Borrow => ("identify", Some(Activity::Borrow)),
+        Screen::Return => ("identify", Some(Activity::Return)),
+        Screen::Account => ("identify", Some(Activity::Account)),
+        Screen::OutOfOrder { .. } => ("welcome", None),
     };
     adapter.set_screen(screen.into());
     if let Some(activity) = activity {

@@ -1,6 +1,8 @@
 //! Shared helpers for scenario tests.
 #![allow(dead_code)]
 
+pub mod circulation;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};

@@ -721,7 +721,12 @@ fn item_information(
             Vec::new()
         },
         print_lines: Vec::new(),
-        extra: Vec::new(),
+        // Not in SIP2 2.00, but common (Koha, Evergreen send AA with the borrower): lets an
+        // offline sync learn whether a loan it is unsure of is already recorded.
+        extra: i
+            .borrower
+            .map(|b| vec![("AA".to_string(), b)])
+            .unwrap_or_default(),
     }
 }
 

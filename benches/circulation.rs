@@ -1,0 +1,194 @@
+//! Circulation figures (a bench command, not a timed test):
+//!
+//! - a 10-item stack end to end on the simulated pad (pad read, checkout over SIP2 on
+//!   loopback against the demo ILS, journal, security write and read-back), wall time vs the
+//!   pad's modelled ISO 15693 air time;
+//! - offline replay throughput: 10,000 queued actions replayed against the demo ILS.
+//!
+//! `cargo bench --bench circulation` (`SELFCHECK_BENCH_ROUNDS`, `SELFCHECK_BENCH_QUEUE`).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use selfcheck::headless::{Output, Runner, uid_for};
+use selfcheck::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, Rules, ScreenModel};
+use selfcheck::rfid::sim::{SimPad, SimTag};
+use selfcheck::rfid::tag::{ItemRecord, TypeOfUsage, parse_uid};
+use selfcheck::rfid::{DataModel, Iso15693Reader};
+use selfcheck::shell::{SharedReader, Shell, ShellConfig};
+use selfcheck::sip2::client::{ClientConfig, Sip2Handle};
+use selfcheck::sip2::demo_ils::sample::with_luhn;
+use selfcheck::sip2::demo_ils::{DemoIls, ServerConfig};
+use selfcheck::store::journal::{self, Action, NewEntry, State};
+use selfcheck::store::{self, StoreHandle};
+
+struct Quiet;
+impl Output for Quiet {
+    fn screen(&mut self, _: &ScreenModel) {}
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ils = DemoIls::open(None).expect("ils");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let server = ils
+            .serve(listener, ServerConfig::default())
+            .await
+            .expect("serve");
+        let sip2 =
+            Sip2Handle::spawn(ClientConfig::new(server.local_addr().to_string())).expect("client");
+        let mut link = sip2.link();
+        while !link.borrow_and_update().is_online() {
+            link.changed().await.expect("link");
+        }
+        stack(&sip2).await;
+        replay(&sip2).await;
+        server.shutdown().await;
+    });
+}
+
+async fn stack(sip2: &Sip2Handle) {
+    let rounds = env("SELFCHECK_BENCH_ROUNDS", 20);
+    let dir = tempfile::tempdir().expect("tmp");
+    let store =
+        StoreHandle::spawn(store::open(&dir.path().join("b.db")).expect("db")).expect("store");
+    let pad = SimPad::new();
+    let reader: SharedReader = Arc::new(Mutex::new(Box::new(Iso15693Reader::new(pad.clone()))));
+    let shell = Shell::new(
+        sip2.clone(),
+        store,
+        reader,
+        ShellConfig::from_settings(&selfcheck::config::Settings::default()),
+    );
+    let kiosk = Kiosk::with_rules(
+        KioskConfig {
+            languages: vec![Language::English],
+            idle_timeout: Duration::from_secs(600),
+        },
+        Rules {
+            require_pin: false,
+            ..Rules::default()
+        },
+    );
+    let mut runner = Runner::new(kiosk, shell, Box::new(Quiet));
+    runner
+        .feed(Event::LinkChanged { online: true })
+        .await
+        .expect("link");
+    let patron = with_luhn("2100000000008").expect("id");
+    let items: Vec<String> = [1u32, 3, 4, 9, 11, 14, 17, 19, 21, 24]
+        .iter()
+        .map(|n| with_luhn(&format!("31000000000{n:02}")).expect("id"))
+        .collect();
+    let mut wall = Duration::ZERO;
+    let mut air = Duration::ZERO;
+    for _ in 0..rounds {
+        runner
+            .feed(Event::Start(Activity::Borrow))
+            .await
+            .expect("start");
+        runner
+            .feed(Event::Patron(patron.clone()))
+            .await
+            .expect("patron");
+        for item in &items {
+            let record = ItemRecord::new(
+                DataModel::Iso28560_3,
+                TypeOfUsage::Circulating,
+                item.as_str(),
+            );
+            let uid = parse_uid(&uid_for(item, 0)).expect("uid");
+            pad.place(SimTag::item(uid, &record, DataModel::Iso28560_3).expect("tag"));
+        }
+        pad.reset_clock();
+        let started = Instant::now();
+        runner.poll_pad().await.expect("pad");
+        wall += started.elapsed();
+        air += pad.air_time();
+        let m = runner.kiosk.model();
+        assert_eq!(m.done_count(), 10, "stack not done: {:#?}", m.items);
+        runner.feed(Event::Done).await.expect("done");
+        runner.feed(Event::Done).await.expect("done");
+        // Return them (not measured).
+        runner
+            .feed(Event::Start(Activity::Return))
+            .await
+            .expect("start");
+        runner.poll_pad().await.expect("pad");
+        runner.feed(Event::Done).await.expect("done");
+        runner.feed(Event::Done).await.expect("done");
+        pad.clear();
+        runner.poll_pad().await.expect("pad");
+    }
+    let n = rounds as u32;
+    println!(
+        "stack of 10 (borrow, end to end): wall {:.1?} per stack, modelled air time {:.1?} per stack, ratio {:.2}",
+        wall / n,
+        air / n,
+        wall.as_secs_f64() / air.as_secs_f64().max(1e-9)
+    );
+}
+
+async fn replay(sip2: &Sip2Handle) {
+    let total = env("SELFCHECK_BENCH_QUEUE", 10_000);
+    let dir = tempfile::tempdir().expect("tmp");
+    let store =
+        StoreHandle::spawn(store::open(&dir.path().join("q.db")).expect("db")).expect("store");
+    let patron = with_luhn("2100000000003").expect("id");
+    let items: Vec<String> = [22u32, 24]
+        .iter()
+        .map(|n| with_luhn(&format!("31000000000{n:02}")).expect("id"))
+        .collect();
+    let p = patron.clone();
+    store
+        .call(move |c| {
+            for k in 0..total {
+                let item = &items[(k / 2) % items.len()];
+                let checkout = k % 2 == 0;
+                journal::record(
+                    c,
+                    &NewEntry {
+                        action: if checkout {
+                            Action::Checkout
+                        } else {
+                            Action::Checkin
+                        },
+                        patron_id: checkout.then_some(p.as_str()),
+                        item_id: Some(item),
+                        state: State::Queued,
+                        transaction_at: "20261128    101500",
+                        due_at: checkout.then_some("20261219    235959"),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("queue");
+    let started = Instant::now();
+    let report = selfcheck::sync::run(sip2, &store, |_, _| {})
+        .await
+        .expect("sync");
+    let took = started.elapsed();
+    println!(
+        "offline replay: {total} queued actions in {took:.2?} = {:.0} actions/s (done {}, already {}, conflicts {})",
+        total as f64 / took.as_secs_f64(),
+        report.done,
+        report.already_done,
+        report.conflicts
+    );
+}

@@ -1,0 +1,216 @@
+//! The screen model: everything a kiosk screen shows, and nothing else.
+//!
+//! The core produces it, the UI (or the headless driver's JSON output) renders it. It is plain
+//! data: strings, numbers and small enums, serialisable with serde, with no SIP2 or RFID type
+//! in it, so the UI never needs to know the protocols. Texts that come from the library system
+//! (screen messages, titles, reasons the ILS gives) are passed through as the ILS wrote them;
+//! texts the kiosk itself decides are given as a stable [`Reason`] code the UI translates.
+
+use serde::{Deserialize, Serialize};
+
+/// A language the screens are offered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Language {
+    #[serde(rename = "en")]
+    English,
+    #[serde(rename = "it")]
+    Italian,
+    #[serde(rename = "zh_CN")]
+    Chinese,
+}
+
+impl Language {
+    pub const ALL: [Language; 3] = [Language::English, Language::Italian, Language::Chinese];
+
+    /// The gettext / settings code (`en`, `it`, `zh_CN`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::Italian => "it",
+            Language::Chinese => "zh_CN",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The language's own name, as shown on its button.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Language::English => "English",
+            Language::Italian => "Italiano",
+            Language::Chinese => "中文",
+        }
+    }
+}
+
+/// What the patron came to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Borrow,
+    Return,
+    /// See loans, holds and fines; renew one or all.
+    Account,
+}
+
+/// Which screen is up. The rest of [`ScreenModel`] holds what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "screen", rename_all = "snake_case")]
+pub enum Screen {
+    /// Attract screen: borrow, return, account, language.
+    Welcome,
+    /// Waiting for a patron card (tag, barcode or typed number) for the chosen activity.
+    Identify { activity: Activity },
+    /// PIN keypad; `attempts_left` after a wrong PIN.
+    Pin {
+        activity: Activity,
+        attempts_left: u8,
+    },
+    /// Waiting for the library system (patron lookup).
+    Checking { activity: Activity },
+    /// Borrowing: put items on the pad; `items` lists them.
+    Borrow,
+    /// Returning: put items on the pad; no patron needed.
+    Return,
+    /// The patron's loans (`loans`), holds and fines; renew one or all.
+    Account,
+    /// The session's results; "done" or the idle timeout returns to Welcome.
+    Summary { activity: Activity },
+    /// The patron cannot use this activity now (`notice` says why); only Cancel.
+    Refused { activity: Activity },
+    /// The kiosk cannot serve anyone (no reader, ILS down with offline lending off, ...).
+    OutOfOrder { reason: String },
+}
+
+/// Where one item on the pad stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// Seen on the pad, being asked about / lent / returned.
+    Working,
+    /// The library system said yes, the security is being switched.
+    Securing,
+    /// Lent (or returned) and its security verified: the patron may take it.
+    Done,
+    /// Done offline: recorded here, to be confirmed with the library system.
+    DoneOffline,
+    /// Not lent / returned: `reason` says why.
+    Refused,
+    /// Taken off the pad before it was done: put it back.
+    PutBack,
+}
+
+/// Why the kiosk itself refused something or asks for something (the UI translates the code;
+/// the ILS's own words come in `message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The library system refused; its screen message says why.
+    Ils,
+    /// The tag says the item is not for loan (reference, discarded, equipment...).
+    NotForCirculation,
+    /// The tag's owner library is another one.
+    OtherLibrary,
+    /// A multi-part set with parts missing from the pad.
+    IncompleteSet,
+    /// The security could not be switched and read back.
+    SecurityNotVerified,
+    /// Taken off the pad before the security was switched.
+    Lifted,
+    /// The tag cannot be read or holds no item number.
+    UnreadableTag,
+    /// A patron card put on the pad while lending.
+    NotAnItem,
+    /// Offline: the offline rules refuse (limit reached, blocked, unknown patron, fines).
+    OfflineRules,
+    /// Offline and the outcome of the request could not be learnt; see staff.
+    Unknown,
+    /// The patron is blocked (card lost, charges denied, too many items, ...).
+    Blocked,
+    /// Patron number not known to the library.
+    UnknownPatron,
+    /// Wrong PIN too many times.
+    WrongPin,
+    /// Offline lending is switched off.
+    OfflineDisabled,
+}
+
+/// One item on the pad (or scanned).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemLine {
+    /// The item's barcode number.
+    pub item_id: String,
+    /// Title from the ILS or the tag; empty when unknown.
+    pub title: String,
+    pub state: ItemState,
+    /// Due date (`YYYY-MM-DD`) once lent.
+    pub due: Option<String>,
+    pub reason: Option<Reason>,
+    /// The ILS's screen message for this item, or other detail for the reason.
+    pub message: Option<String>,
+    /// Return: the sort bin or destination the ILS gives.
+    pub sort_bin: Option<String>,
+    /// Multi-part sets: parts seen on the pad / parts in the set.
+    pub parts: Option<(u8, u8)>,
+}
+
+/// One loan on the account screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanLine {
+    pub item_id: String,
+    pub title: String,
+    /// `YYYY-MM-DD`, when the ILS told.
+    pub due: Option<String>,
+    pub overdue: bool,
+    /// Last renewal attempt: true renewed, false refused (`message` says why).
+    pub renewed: Option<bool>,
+    pub message: Option<String>,
+}
+
+/// The patron as the screen shows them. Cleared at the end of every session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatronLine {
+    /// The name the ILS gives; empty offline (the kiosk keeps no names).
+    pub display_name: String,
+    /// Titles (or item ids) of holds waiting on the shelf.
+    pub holds_ready: Vec<String>,
+    /// Fines owed, as the ILS formats the amount, with currency; `None` if none.
+    pub fines: Option<String>,
+    /// How many more items the patron may borrow now; `None` when the ILS does not say.
+    pub may_borrow: Option<u32>,
+}
+
+/// Everything the screen shows; the UI renders it and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenModel {
+    #[serde(flatten)]
+    pub screen: Screen,
+    pub language: Language,
+    pub languages: Vec<Language>,
+    /// The library system answers; false: offline notice ("loans will be confirmed").
+    pub online: bool,
+    /// The current patron; `None` outside a patron session.
+    pub patron: Option<PatronLine>,
+    /// Items of this session (borrow, return).
+    pub items: Vec<ItemLine>,
+    /// The patron's loans (account screen).
+    pub loans: Vec<LoanLine>,
+    /// Screen messages from the library system (AF), newest last.
+    pub messages: Vec<String>,
+    /// A notice from the kiosk itself for the whole screen (blocked patron, wrong PIN...).
+    pub notice: Option<Reason>,
+    /// Seconds left before the idle timeout ends the session; shown as a warning.
+    pub idle_warning: Option<u32>,
+}
+
+impl ScreenModel {
+    /// How many items of this session are done (online or offline).
+    pub fn done_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| matches!(i.state, ItemState::Done | ItemState::DoneOffline))
+            .count()
+    }
+}

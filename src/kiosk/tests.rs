@@ -1,0 +1,957 @@
+//! Unit tests of the session state machine: every path, no threads.
+
+use super::*;
+
+fn kiosk() -> Kiosk {
+    Kiosk::new(KioskConfig {
+        languages: vec![Language::Italian, Language::English, Language::Chinese],
+        idle_timeout: Duration::from_secs(60),
+    })
+}
+
+fn shown(effects: Vec<Effect>) -> ScreenModel {
+    match effects.as_slice() {
+        [Effect::Show(m)] => m.clone(),
+        other => panic!("expected one Show, got {other:?}"),
+    }
+}
+
+#[test]
+fn starts_on_welcome_in_the_first_language() {
+    let k = kiosk();
+    assert_eq!(k.model().screen, Screen::Welcome);
+    assert_eq!(k.model().language, Language::Italian);
+}
+
+#[test]
+fn activity_then_cancel() {
+    let mut k = kiosk();
+    let m = shown(k.handle(Event::Start(Activity::Borrow)));
+    assert_eq!(
+        m.screen,
+        Screen::Identify {
+            activity: Activity::Borrow
+        }
+    );
+    let m = shown(k.handle(Event::Cancel));
+    assert_eq!(m.screen, Screen::Welcome);
+}
+
+#[test]
+fn language_switch_and_reset_at_session_end() {
+    let mut k = kiosk();
+    assert_eq!(
+        shown(k.handle(Event::ChooseLanguage(Language::Chinese))).language,
+        Language::Chinese
+    );
+    k.handle(Event::Start(Activity::Return));
+    let m = shown(k.handle(Event::Cancel));
+    assert_eq!(m.language, Language::Italian);
+}
+
+#[test]
+fn language_not_offered_is_ignored() {
+    let mut k = Kiosk::new(KioskConfig {
+        languages: vec![Language::English],
+        idle_timeout: Duration::from_secs(60),
+    });
+    assert!(
+        k.handle(Event::ChooseLanguage(Language::Chinese))
+            .is_empty()
+    );
+    assert_eq!(k.model().language, Language::English);
+}
+
+#[test]
+fn idle_timeout_returns_to_welcome() {
+    let mut k = kiosk();
+    k.handle(Event::ChooseLanguage(Language::English));
+    k.handle(Event::Start(Activity::Account));
+    let m = shown(k.handle(Event::Idle(Duration::from_secs(59))));
+    assert_eq!(m.idle_warning, Some(1), "a warning first");
+    let m = shown(k.handle(Event::Idle(Duration::from_secs(1))));
+    assert_eq!(m.screen, Screen::Welcome);
+    assert_eq!(m.language, Language::Italian);
+}
+
+#[test]
+fn a_touch_restarts_the_idle_clock() {
+    let mut k = kiosk();
+    k.handle(Event::Start(Activity::Borrow));
+    k.handle(Event::Idle(Duration::from_secs(50)));
+    k.handle(Event::Touch);
+    k.handle(Event::Idle(Duration::from_secs(50)));
+    assert_eq!(
+        k.model().screen,
+        Screen::Identify {
+            activity: Activity::Borrow
+        }
+    );
+}
+
+#[test]
+fn link_state_is_shown() {
+    let mut k = kiosk();
+    assert!(shown(k.handle(Event::LinkChanged { online: true })).online);
+    assert!(k.handle(Event::LinkChanged { online: true }).is_empty());
+}
+
+#[test]
+fn languages_from_settings() {
+    let mut s = crate::config::Settings::default();
+    s.terminal.languages = vec!["zh_CN".into(), "en".into()];
+    let c = KioskConfig::from_settings(&s);
+    assert_eq!(c.languages, [Language::Chinese, Language::English]);
+}
+
+// ---- Circulation sessions ----
+
+const PATRON: &str = "21000000000018";
+
+fn rules() -> Rules {
+    Rules {
+        owner_isil: Some("DK-710100".into()),
+        ..Rules::default()
+    }
+}
+
+fn circ() -> Kiosk {
+    let mut k = Kiosk::with_rules(
+        KioskConfig {
+            languages: vec![Language::English],
+            idle_timeout: Duration::from_secs(60),
+        },
+        rules(),
+    );
+    k.handle(Event::LinkChanged { online: true });
+    k
+}
+
+fn item_tag(uid: &str, item: &str) -> TagSeen {
+    TagSeen {
+        uid: uid.into(),
+        kind: TagKind::Item {
+            item_id: item.into(),
+            circulating: true,
+            owner: Some("DK710100".into()),
+            set: None,
+            title: None,
+        },
+    }
+}
+
+fn ils_requests(effects: &[Effect]) -> Vec<(u64, IlsRequest)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Ils { req, request } => Some((*req, request.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn security_writes(effects: &[Effect]) -> Vec<(String, bool)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SetSecurity { uid, secure } => Some((uid.clone(), *secure)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn patron_ok() -> PatronAnswer {
+    PatronAnswer {
+        known: true,
+        pin_ok: Some(true),
+        display_name: "Anna Verdi".into(),
+        may_borrow: Some(10),
+        holds_ready: vec!["Il nome della rosa".into()],
+        fines: Some("2.50 EUR".into()),
+        messages: vec!["Welcome back".into()],
+        ..PatronAnswer::default()
+    }
+}
+
+/// Card, PIN and a good patron answer: the borrow screen.
+fn identified(k: &mut Kiosk, answer: PatronAnswer) -> Vec<Effect> {
+    k.handle(Event::Patron(PATRON.into()));
+    assert!(matches!(
+        k.model().screen,
+        Screen::Pin {
+            attempts_left: 3,
+            ..
+        }
+    ));
+    let fx = k.handle(Event::Pin("0000".into()));
+    let reqs = ils_requests(&fx);
+    let [(req, IlsRequest::Patron { patron_id, pin })] = reqs.as_slice() else {
+        panic!("one patron request: {fx:?}");
+    };
+    assert_eq!(patron_id, PATRON);
+    assert_eq!(pin.as_deref(), Some("0000"));
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Patron(answer),
+    })
+}
+
+fn checkout_ok(title: &str) -> IlsAnswer {
+    IlsAnswer::Checkout {
+        ok: true,
+        offline: false,
+        title: Some(title.into()),
+        due: Some("2026-12-26".into()),
+        messages: Vec::new(),
+    }
+}
+
+fn line<'a>(m: &'a ScreenModel, item: &str) -> &'a ItemLine {
+    m.items
+        .iter()
+        .find(|i| i.item_id == item)
+        .unwrap_or_else(|| panic!("no line for {item} in {m:?}"))
+}
+
+#[test]
+fn borrow_a_stack_end_to_end() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let m = k.model();
+    assert_eq!(m.screen, Screen::Borrow);
+    let p = m.patron.as_ref().expect("patron shown");
+    assert_eq!(p.display_name, "Anna Verdi");
+    assert_eq!(p.may_borrow, Some(10));
+    assert_eq!(m.messages, ["Welcome back"]);
+
+    let tags: Vec<TagSeen> = (0..3)
+        .map(|i| item_tag(&format!("E00401000000000{i}"), &format!("3100000000000{i}")))
+        .collect();
+    let fx = k.handle(Event::Pad(tags.clone()));
+    let reqs = ils_requests(&fx);
+    assert_eq!(reqs.len(), 3, "one checkout per new item");
+    for (req, r) in &reqs {
+        let IlsRequest::Checkout {
+            item_id, offline, ..
+        } = r
+        else {
+            panic!("{r:?}")
+        };
+        assert!(!offline);
+        let fx = k.handle(Event::Ils {
+            req: *req,
+            answer: checkout_ok(&format!("Title {item_id}")),
+        });
+        let writes = security_writes(&fx);
+        assert_eq!(writes.len(), 1);
+        assert!(!writes[0].1, "lending switches security off");
+        assert_eq!(line(&k.model(), item_id).state, ItemState::Securing);
+        // Not done before the read-back.
+        k.handle(Event::Security {
+            uid: writes[0].0.clone(),
+            outcome: SecurityOutcome::Verified,
+        });
+        let m = k.model();
+        let l = line(&m, item_id);
+        assert_eq!(l.state, ItemState::Done);
+        assert_eq!(l.due.as_deref(), Some("2026-12-26"));
+    }
+    assert_eq!(k.model().done_count(), 3);
+    assert_eq!(k.model().patron.and_then(|p| p.may_borrow), Some(7));
+    // The same tags reported again start nothing new.
+    assert!(ils_requests(&k.handle(Event::Pad(tags))).is_empty());
+    k.handle(Event::Done);
+    assert_eq!(
+        k.model().screen,
+        Screen::Summary {
+            activity: Activity::Borrow
+        }
+    );
+    k.handle(Event::Done);
+    let m = k.model();
+    assert_eq!(m.screen, Screen::Welcome);
+    assert!(m.patron.is_none() && m.items.is_empty() && m.messages.is_empty());
+    assert!(!k.in_session());
+}
+
+#[test]
+fn a_patron_card_on_the_pad_starts_a_loan() {
+    let mut k = circ();
+    k.handle(Event::Pad(vec![TagSeen {
+        uid: "E0040100000000AA".into(),
+        kind: TagKind::PatronCard {
+            patron_id: PATRON.into(),
+        },
+    }]));
+    assert!(matches!(
+        k.model().screen,
+        Screen::Pin {
+            activity: Activity::Borrow,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn pin_not_required_goes_straight_to_the_ils() {
+    let mut k = Kiosk::with_rules(
+        KioskConfig {
+            languages: vec![Language::English],
+            idle_timeout: Duration::from_secs(60),
+        },
+        Rules {
+            require_pin: false,
+            ..Rules::default()
+        },
+    );
+    k.handle(Event::Start(Activity::Borrow));
+    let fx = k.handle(Event::Patron(PATRON.into()));
+    assert!(matches!(
+        ils_requests(&fx).as_slice(),
+        [(_, IlsRequest::Patron { pin: None, .. })]
+    ));
+}
+
+#[test]
+fn wrong_pin_three_times_refuses() {
+    let mut k = circ();
+    k.handle(Event::Patron(PATRON.into()));
+    for left in [2u8, 1] {
+        let fx = k.handle(Event::Pin("9999".into()));
+        let (req, _) = ils_requests(&fx)[0].clone();
+        k.handle(Event::Ils {
+            req,
+            answer: IlsAnswer::Patron(PatronAnswer {
+                known: true,
+                pin_ok: Some(false),
+                ..PatronAnswer::default()
+            }),
+        });
+        let m = k.model();
+        assert_eq!(
+            m.screen,
+            Screen::Pin {
+                activity: Activity::Borrow,
+                attempts_left: left
+            }
+        );
+        assert_eq!(m.notice, Some(Reason::WrongPin));
+    }
+    let fx = k.handle(Event::Pin("9999".into()));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Patron(PatronAnswer {
+            known: true,
+            pin_ok: Some(false),
+            ..PatronAnswer::default()
+        }),
+    });
+    let m = k.model();
+    assert_eq!(
+        m.screen,
+        Screen::Refused {
+            activity: Activity::Borrow
+        }
+    );
+    assert_eq!(m.notice, Some(Reason::WrongPin));
+    // Items put on the pad now are not lent.
+    assert!(ils_requests(&k.handle(Event::Pad(vec![item_tag("E1", "31")]))).is_empty());
+}
+
+#[test]
+fn blocked_patron_cannot_borrow() {
+    let mut k = circ();
+    identified(
+        &mut k,
+        PatronAnswer {
+            blocked: true,
+            messages: vec!["Your card is blocked.".into()],
+            ..patron_ok()
+        },
+    );
+    let m = k.model();
+    assert_eq!(
+        m.screen,
+        Screen::Refused {
+            activity: Activity::Borrow
+        }
+    );
+    assert_eq!(m.notice, Some(Reason::Blocked));
+    assert!(m.messages.contains(&"Your card is blocked.".to_string()));
+    assert!(ils_requests(&k.handle(Event::Pad(vec![item_tag("E1", "31")]))).is_empty());
+}
+
+#[test]
+fn unknown_patron_is_refused() {
+    let mut k = circ();
+    identified(
+        &mut k,
+        PatronAnswer {
+            known: false,
+            pin_ok: None,
+            ..PatronAnswer::default()
+        },
+    );
+    assert_eq!(k.model().notice, Some(Reason::UnknownPatron));
+}
+
+#[test]
+fn items_refused_by_their_tag_never_reach_the_ils() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let reference = TagSeen {
+        uid: "E1".into(),
+        kind: TagKind::Item {
+            item_id: "reference".into(),
+            circulating: false,
+            owner: None,
+            set: None,
+            title: None,
+        },
+    };
+    let foreign = TagSeen {
+        uid: "E2".into(),
+        kind: TagKind::Item {
+            item_id: "foreign".into(),
+            circulating: true,
+            owner: Some("IT-RM0001".into()),
+            set: None,
+            title: None,
+        },
+    };
+    let blank = TagSeen {
+        uid: "E3".into(),
+        kind: TagKind::Unreadable,
+    };
+    let fx = k.handle(Event::Pad(vec![reference, foreign, blank]));
+    assert!(ils_requests(&fx).is_empty());
+    let m = k.model();
+    assert_eq!(
+        line(&m, "reference").reason,
+        Some(Reason::NotForCirculation)
+    );
+    assert_eq!(line(&m, "foreign").reason, Some(Reason::OtherLibrary));
+    assert_eq!(line(&m, "uid:E3").reason, Some(Reason::UnreadableTag));
+    assert!(m.items.iter().all(|i| i.state == ItemState::Refused));
+}
+
+fn part(uid: &str, no: u8) -> TagSeen {
+    TagSeen {
+        uid: uid.into(),
+        kind: TagKind::Item {
+            item_id: "cdbox".into(),
+            circulating: true,
+            owner: None,
+            set: Some((3, no)),
+            title: None,
+        },
+    }
+}
+
+#[test]
+fn a_set_waits_for_all_its_parts_and_secures_each() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![part("P1", 1), part("P2", 2)]));
+    assert!(ils_requests(&fx).is_empty(), "incomplete set not lent");
+    let m = k.model();
+    assert_eq!(line(&m, "cdbox").reason, Some(Reason::IncompleteSet));
+    assert_eq!(line(&m, "cdbox").parts, Some((2, 3)));
+    let fx = k.handle(Event::Pad(vec![
+        part("P1", 1),
+        part("P2", 2),
+        part("P3", 3),
+    ]));
+    let reqs = ils_requests(&fx);
+    assert_eq!(reqs.len(), 1, "one checkout for the whole set");
+    let fx = k.handle(Event::Ils {
+        req: reqs[0].0,
+        answer: checkout_ok("Beethoven"),
+    });
+    let writes = security_writes(&fx);
+    assert_eq!(writes.len(), 3, "every part's security");
+    for (i, (uid, _)) in writes.iter().enumerate() {
+        k.handle(Event::Security {
+            uid: uid.clone(),
+            outcome: SecurityOutcome::Verified,
+        });
+        let want = if i == 2 {
+            ItemState::Done
+        } else {
+            ItemState::Securing
+        };
+        assert_eq!(line(&k.model(), "cdbox").state, want);
+    }
+}
+
+#[test]
+fn a_tag_lifted_during_the_security_write_must_come_back() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let tag = item_tag("E1", "31");
+    let fx = k.handle(Event::Pad(vec![tag.clone()]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: checkout_ok("Book"),
+    });
+    assert_eq!(security_writes(&fx).len(), 1);
+    k.handle(Event::Security {
+        uid: "E1".into(),
+        outcome: SecurityOutcome::Gone,
+    });
+    let fx = k.handle(Event::Pad(Vec::new()));
+    assert!(security_writes(&fx).is_empty());
+    let m = k.model();
+    assert_eq!(line(&m, "31").state, ItemState::PutBack);
+    assert_eq!(line(&m, "31").reason, Some(Reason::Lifted));
+    // Done is allowed, but the item is not done.
+    // Put back: written again, no second checkout.
+    let fx = k.handle(Event::Pad(vec![tag]));
+    assert!(ils_requests(&fx).is_empty());
+    assert_eq!(security_writes(&fx), [("E1".to_string(), false)]);
+    k.handle(Event::Security {
+        uid: "E1".into(),
+        outcome: SecurityOutcome::Verified,
+    });
+    assert_eq!(line(&k.model(), "31").state, ItemState::Done);
+}
+
+#[test]
+fn a_security_write_that_cannot_be_verified_is_retried_after_put_back() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let tag = item_tag("E1", "31");
+    let fx = k.handle(Event::Pad(vec![tag.clone()]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Ils {
+        req,
+        answer: checkout_ok("Book"),
+    });
+    k.handle(Event::Security {
+        uid: "E1".into(),
+        outcome: SecurityOutcome::NotVerified("AFI read back 0xC2".into()),
+    });
+    let m = k.model();
+    assert_eq!(line(&m, "31").state, ItemState::PutBack);
+    assert_eq!(line(&m, "31").reason, Some(Reason::SecurityNotVerified));
+    // Still on the pad: no blind retry loop.
+    assert!(security_writes(&k.handle(Event::Pad(vec![tag.clone()]))).is_empty());
+    k.handle(Event::Pad(Vec::new()));
+    assert_eq!(
+        security_writes(&k.handle(Event::Pad(vec![tag]))),
+        [("E1".to_string(), false)]
+    );
+}
+
+#[test]
+fn lifted_while_the_ils_decides() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Pad(Vec::new()));
+    assert_eq!(line(&k.model(), "31").state, ItemState::PutBack);
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: checkout_ok("Book"),
+    });
+    assert!(
+        security_writes(&fx).is_empty(),
+        "cannot write a tag not there"
+    );
+    assert_eq!(line(&k.model(), "31").reason, Some(Reason::Lifted));
+}
+
+#[test]
+fn ils_refusal_shows_its_message() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Checkout {
+            ok: false,
+            offline: false,
+            title: Some("Il nome della rosa".into()),
+            due: None,
+            messages: vec!["This item is reserved for another reader.".into()],
+        },
+    });
+    assert!(security_writes(&fx).is_empty());
+    let m = k.model();
+    let l = line(&m, "31");
+    assert_eq!(l.state, ItemState::Refused);
+    assert_eq!(l.reason, Some(Reason::Ils));
+    assert_eq!(
+        l.message.as_deref(),
+        Some("This item is reserved for another reader.")
+    );
+    assert_eq!(l.title, "Il nome della rosa");
+}
+
+#[test]
+fn link_lost_mid_stack_goes_offline_for_the_rest() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31"), item_tag("E2", "32")]));
+    let reqs = ils_requests(&fx);
+    // First answered, second lost with the link.
+    let fx = k.handle(Event::Ils {
+        req: reqs[0].0,
+        answer: checkout_ok("One"),
+    });
+    k.handle(Event::Security {
+        uid: security_writes(&fx)[0].0.clone(),
+        outcome: SecurityOutcome::Verified,
+    });
+    let fx = k.handle(Event::Ils {
+        req: reqs[1].0,
+        answer: IlsAnswer::Unavailable {
+            journal: Some(7),
+            maybe_sent: true,
+        },
+    });
+    assert!(!k.model().online, "offline notice");
+    let offline = ils_requests(&fx);
+    let [
+        (
+            req,
+            IlsRequest::Checkout {
+                offline: true,
+                journal: Some(7),
+                ..
+            },
+        ),
+    ] = offline.as_slice()
+    else {
+        panic!("the same journal row queued offline: {fx:?}");
+    };
+    let fx = k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Checkout {
+            ok: true,
+            offline: true,
+            title: None,
+            due: Some("2026-12-19".into()),
+            messages: Vec::new(),
+        },
+    });
+    k.handle(Event::Security {
+        uid: security_writes(&fx)[0].0.clone(),
+        outcome: SecurityOutcome::Verified,
+    });
+    let m = k.model();
+    assert_eq!(line(&m, "32").state, ItemState::DoneOffline);
+    assert_eq!(line(&m, "32").due.as_deref(), Some("2026-12-19"));
+    // A third item goes straight to the offline queue.
+    let fx = k.handle(Event::Pad(vec![item_tag("E3", "33")]));
+    assert!(matches!(
+        ils_requests(&fx).as_slice(),
+        [(
+            _,
+            IlsRequest::Checkout {
+                offline: true,
+                journal: None,
+                ..
+            }
+        )]
+    ));
+    // And back online by itself.
+    k.handle(Event::LinkChanged { online: true });
+    let fx = k.handle(Event::Pad(vec![item_tag("E4", "34")]));
+    assert!(matches!(
+        ils_requests(&fx).as_slice(),
+        [(_, IlsRequest::Checkout { offline: false, .. })]
+    ));
+}
+
+#[test]
+fn offline_rules_limit_and_refuse() {
+    let mut k = circ();
+    k.handle(Event::LinkChanged { online: false });
+    identified(
+        &mut k,
+        PatronAnswer {
+            offline: true,
+            known: true,
+            pin_ok: Some(true),
+            queued_offline: 3,
+            ..PatronAnswer::default()
+        },
+    );
+    let m = k.model();
+    assert_eq!(m.screen, Screen::Borrow);
+    assert_eq!(m.patron.as_ref().and_then(|p| p.may_borrow), Some(2));
+    assert_eq!(m.patron.as_ref().map(|p| p.display_name.as_str()), Some(""));
+    let tags: Vec<TagSeen> = (0..3)
+        .map(|i| item_tag(&format!("E{i}"), &format!("3{i}")))
+        .collect();
+    let fx = k.handle(Event::Pad(tags));
+    assert_eq!(
+        ils_requests(&fx).len(),
+        2,
+        "max 5 offline, 3 already queued"
+    );
+    assert_eq!(line(&k.model(), "32").reason, Some(Reason::OfflineRules));
+}
+
+#[test]
+fn offline_refuses_blocked_fined_and_unknown_patrons() {
+    for answer in [
+        PatronAnswer {
+            offline: true,
+            known: false,
+            ..PatronAnswer::default()
+        },
+        PatronAnswer {
+            offline: true,
+            known: true,
+            blocked: true,
+            ..PatronAnswer::default()
+        },
+        PatronAnswer {
+            offline: true,
+            known: true,
+            fine_cents: 1001,
+            ..PatronAnswer::default()
+        },
+    ] {
+        let mut k = circ();
+        k.handle(Event::LinkChanged { online: false });
+        identified(&mut k, answer.clone());
+        assert_eq!(k.model().notice, Some(Reason::OfflineRules), "{answer:?}");
+    }
+}
+
+#[test]
+fn offline_wrong_pin_from_the_cached_hash() {
+    let mut k = circ();
+    k.handle(Event::Patron(PATRON.into()));
+    let fx = k.handle(Event::Pin("1".into()));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Patron(PatronAnswer {
+            offline: true,
+            known: true,
+            pin_ok: Some(false),
+            ..PatronAnswer::default()
+        }),
+    });
+    assert_eq!(k.model().notice, Some(Reason::WrongPin));
+}
+
+#[test]
+fn unknown_outcome_refused_offline_goes_to_staff() {
+    let mut k = circ();
+    identified(
+        &mut k,
+        PatronAnswer {
+            blocked: false,
+            fine_cents: 5000, // too much to borrow offline
+            ..patron_ok()
+        },
+    );
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Unavailable {
+            journal: Some(3),
+            maybe_sent: true,
+        },
+    });
+    assert!(matches!(
+        ils_requests(&fx).as_slice(),
+        [(_, IlsRequest::Abandon { journal: 3 })]
+    ));
+    assert_eq!(line(&k.model(), "31").reason, Some(Reason::Unknown));
+}
+
+#[test]
+fn return_needs_no_patron_and_rearms_security() {
+    let mut k = circ();
+    k.handle(Event::Start(Activity::Return));
+    assert_eq!(k.model().screen, Screen::Return);
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let reqs = ils_requests(&fx);
+    assert!(matches!(
+        reqs.as_slice(),
+        [(_, IlsRequest::Checkin { offline: false, .. })]
+    ));
+    let fx = k.handle(Event::Ils {
+        req: reqs[0].0,
+        answer: IlsAnswer::Checkin {
+            ok: true,
+            offline: false,
+            title: Some("Book".into()),
+            sort_bin: Some("Branch Nord".into()),
+            messages: vec!["Returned".into()],
+        },
+    });
+    assert_eq!(security_writes(&fx), [("E1".to_string(), true)]);
+    k.handle(Event::Security {
+        uid: "E1".into(),
+        outcome: SecurityOutcome::Verified,
+    });
+    let m = k.model();
+    assert_eq!(line(&m, "31").state, ItemState::Done);
+    assert_eq!(line(&m, "31").sort_bin.as_deref(), Some("Branch Nord"));
+    assert!(m.patron.is_none());
+}
+
+#[test]
+fn return_offline_is_queued() {
+    let mut k = circ();
+    k.handle(Event::LinkChanged { online: false });
+    k.handle(Event::Start(Activity::Return));
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    assert!(matches!(
+        ils_requests(&fx).as_slice(),
+        [(_, IlsRequest::Checkin { offline: true, .. })]
+    ));
+}
+
+fn account(k: &mut Kiosk) {
+    k.handle(Event::Start(Activity::Account));
+    identified(
+        k,
+        PatronAnswer {
+            loans: vec![
+                LoanLine {
+                    item_id: "31".into(),
+                    title: "One".into(),
+                    due: Some("2026-11-01".into()),
+                    overdue: true,
+                    renewed: None,
+                    message: None,
+                },
+                LoanLine {
+                    item_id: "32".into(),
+                    title: "Two".into(),
+                    due: Some("2026-12-01".into()),
+                    overdue: false,
+                    renewed: None,
+                    message: None,
+                },
+            ],
+            ..patron_ok()
+        },
+    );
+}
+
+#[test]
+fn renew_one() {
+    let mut k = circ();
+    account(&mut k);
+    let m = k.model();
+    assert_eq!(m.screen, Screen::Account);
+    assert_eq!(m.loans.len(), 2);
+    assert!(m.loans[0].overdue);
+    assert!(ils_requests(&k.handle(Event::Renew("nope".into()))).is_empty());
+    let fx = k.handle(Event::Renew("31".into()));
+    let (req, r) = ils_requests(&fx)[0].clone();
+    assert!(matches!(r, IlsRequest::Renew { ref item_id, .. } if item_id == "31"));
+    k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Renew {
+            ok: true,
+            due: Some("2026-12-28".into()),
+            messages: Vec::new(),
+        },
+    });
+    let m = k.model();
+    assert_eq!(m.loans[0].renewed, Some(true));
+    assert_eq!(m.loans[0].due.as_deref(), Some("2026-12-28"));
+    assert!(!m.loans[0].overdue);
+}
+
+#[test]
+fn renew_all() {
+    let mut k = circ();
+    account(&mut k);
+    let fx = k.handle(Event::RenewAll);
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::RenewAll {
+            renewed: vec!["32".into()],
+            unrenewed: vec!["31".into()],
+            messages: vec!["1 renewed".into()],
+        },
+    });
+    let m = k.model();
+    assert_eq!(m.loans[0].renewed, Some(false));
+    assert_eq!(m.loans[1].renewed, Some(true));
+    // Account: done ends the session at once.
+    k.handle(Event::Done);
+    assert_eq!(k.model().screen, Screen::Welcome);
+}
+
+#[test]
+fn idle_warning_then_timeout_forgets_the_patron() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    k.handle(Event::Idle(Duration::from_secs(44)));
+    assert_eq!(k.model().idle_warning, None);
+    k.handle(Event::Idle(Duration::from_secs(1)));
+    assert_eq!(k.model().idle_warning, Some(15));
+    k.handle(Event::Idle(Duration::from_secs(10)));
+    assert_eq!(k.model().idle_warning, Some(5));
+    k.handle(Event::Touch);
+    assert_eq!(k.model().idle_warning, None);
+    k.handle(Event::Idle(Duration::from_secs(60)));
+    let m = k.model();
+    assert_eq!(m.screen, Screen::Welcome);
+    assert!(m.patron.is_none());
+    assert!(!k.in_session());
+    assert_eq!(k.requests_in_flight(), 0);
+}
+
+#[test]
+fn done_waits_for_items_in_flight_and_late_answers_are_ignored() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Done);
+    assert_eq!(k.model().screen, Screen::Borrow, "still working on an item");
+    k.handle(Event::Cancel);
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: checkout_ok("late"),
+    });
+    assert!(
+        fx.is_empty(),
+        "an answer for a finished session does nothing"
+    );
+}
+
+#[test]
+fn out_of_order_screen() {
+    let mut k = circ();
+    k.handle(Event::OutOfOrder(Some("RFID reader not found".into())));
+    assert_eq!(
+        k.model().screen,
+        Screen::OutOfOrder {
+            reason: "RFID reader not found".into()
+        }
+    );
+    assert!(k.handle(Event::Start(Activity::Borrow)).is_empty());
+    k.handle(Event::OutOfOrder(None));
+    assert_eq!(k.model().screen, Screen::Welcome);
+}
+
+#[test]
+fn the_model_serialises_to_plain_json() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let json = serde_json::to_value(k.model()).expect("json");
+    assert_eq!(json["screen"], "borrow");
+    assert_eq!(json["patron"]["display_name"], "Anna Verdi");
+    let back: ScreenModel = serde_json::from_value(json).expect("round trip");
+    assert_eq!(back, k.model());
+}

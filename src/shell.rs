@@ -1,0 +1,1030 @@
+//! The kiosk shell: carries out the core's effects and turns their results into events.
+//!
+//! Thin on purpose: the decisions are the core's ([`crate::kiosk`]). The shell knows how:
+//! SIP2 messages, the write-ahead journal (a row before a circulation request leaves, the
+//! answer after), the patron and item caches, and the pad (inventory, decode, security
+//! read-back). Every exchange with the ILS is reported as an [`Exchange`] for the headless
+//! driver's output and the logs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration as Days, Local, NaiveDate};
+use serde::Serialize;
+
+use crate::kiosk::{
+    Effect, Event, IlsAnswer, IlsRequest, LoanLine, PatronAnswer, SecurityOutcome, TagKind, TagSeen,
+};
+use crate::rfid::tag::uid_hex;
+use crate::rfid::{LibraryTag, Security, SecurityConfig, TagData, TagReader, TypeOfUsage};
+use crate::sip2::client::{ClientError, Sip2Handle};
+use crate::sip2::{self, Message, SipDateTime};
+use crate::store::journal::{self, Action, NewEntry, State};
+use crate::store::{StoreError, StoreHandle};
+
+/// The pad, shared between the shell's blocking calls.
+pub type SharedReader = Arc<Mutex<Box<dyn TagReader + Send>>>;
+
+/// What happened in one exchange with the ILS (or the offline queue), for output and logs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Exchange {
+    /// checkout, checkin, renew, renew_all, patron, abandon
+    pub request: &'static str,
+    pub item: Option<String>,
+    /// ok, refused, queued, unavailable, offline_cache, conflict
+    pub outcome: &'static str,
+    pub journal: Option<i64>,
+    pub message: Option<String>,
+}
+
+/// Settings the shell needs.
+#[derive(Debug, Clone)]
+pub struct ShellConfig {
+    pub location: String,
+    pub security: SecurityConfig,
+    /// Offline loan days by SIP2 media type code, `default` for the rest.
+    pub loan_days: std::collections::BTreeMap<String, u32>,
+}
+
+impl ShellConfig {
+    pub fn from_settings(s: &crate::config::Settings) -> ShellConfig {
+        ShellConfig {
+            location: s.terminal.location.clone(),
+            security: SecurityConfig {
+                afi_secured: s.rfid.afi_secured,
+                afi_on_loan: s.rfid.afi_on_loan,
+                use_afi: s.rfid.use_afi,
+                use_eas: s.rfid.use_eas,
+            },
+            loan_days: s.offline.loan_days.clone(),
+        }
+    }
+
+    fn loan_days(&self, media: Option<&str>) -> u32 {
+        media
+            .and_then(|m| self.loan_days.get(m))
+            .or_else(|| self.loan_days.get("default"))
+            .copied()
+            .unwrap_or(14)
+    }
+}
+
+pub struct Shell {
+    pub sip2: Sip2Handle,
+    pub store: StoreHandle,
+    pub reader: SharedReader,
+    pub config: ShellConfig,
+    /// Decoded tags by UID, so a tag is read once while it stays on the pad.
+    decoded: HashMap<String, TagSeen>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the pad thread failed: {0}")]
+    Pad(String),
+}
+
+/// A SIP2 date of a local `YYYY-MM-DD` due date, end of day.
+fn due_sip(date: NaiveDate) -> String {
+    let end = date.and_hms_opt(23, 59, 59).unwrap_or_default();
+    SipDateTime::local(end).to_string()
+}
+
+/// `YYYY-MM-DD` of whatever date text the ILS gives (SIP2 form, ISO, or as is).
+pub fn display_date(text: &str) -> String {
+    let t = text.trim();
+    if let Some(d) = SipDateTime::parse(t) {
+        return d.datetime.format("%Y-%m-%d").to_string();
+    }
+    t.get(..10)
+        .filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+        .map_or_else(|| t.to_string(), str::to_string)
+}
+
+fn nonempty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Cents of an ILS amount ("12.50"); 0 when absent or unreadable.
+pub fn cents(amount: Option<&str>) -> i64 {
+    amount
+        .and_then(|a| a.trim().parse::<f64>().ok())
+        .map_or(0, |v| (v * 100.0).round() as i64)
+}
+
+/// The core's view of a tag read from the pad.
+pub fn tag_seen(tag: &LibraryTag) -> TagSeen {
+    let uid = uid_hex(&tag.uid);
+    let kind = match &tag.data {
+        TagData::Decoded(r) if !r.primary_id.trim().is_empty() => match r.type_of_usage {
+            TypeOfUsage::PatronCard => TagKind::PatronCard {
+                patron_id: r.primary_id.trim().to_string(),
+            },
+            usage => TagKind::Item {
+                item_id: r.primary_id.trim().to_string(),
+                circulating: matches!(usage, TypeOfUsage::Circulating | TypeOfUsage::Local(_)),
+                owner: r.owner_isil.clone(),
+                set: r.set.map(|s| (s.parts, s.part_no)),
+                title: r.title.clone(),
+            },
+        },
+        _ => TagKind::Unreadable,
+    };
+    TagSeen { uid, kind }
+}
+
+impl Shell {
+    pub fn new(
+        sip2: Sip2Handle,
+        store: StoreHandle,
+        reader: SharedReader,
+        config: ShellConfig,
+    ) -> Shell {
+        Shell {
+            sip2,
+            store,
+            reader,
+            config,
+            decoded: HashMap::new(),
+        }
+    }
+
+    /// Read the pad: every tag on it, decoded (each tag read once while it stays).
+    pub async fn read_pad(&mut self) -> Result<Vec<TagSeen>, ShellError> {
+        let reader = self.reader.clone();
+        let known: Vec<String> = self.decoded.keys().cloned().collect();
+        let (uids, fresh) = tokio::task::spawn_blocking(move || {
+            let mut r = reader
+                .lock()
+                .map_err(|_| "reader lock poisoned".to_string())?;
+            let uids = r.inventory().map_err(|e| e.to_string())?;
+            let mut fresh = Vec::new();
+            for uid in &uids {
+                if known.contains(&uid_hex(uid)) {
+                    continue;
+                }
+                match r.read_tag(uid) {
+                    Ok(tag) => fresh.push(tag_seen(&tag)),
+                    Err(crate::rfid::ReaderError::TagGone(_)) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok::<_, String>((uids, fresh))
+        })
+        .await
+        .map_err(|e| ShellError::Pad(e.to_string()))?
+        .map_err(ShellError::Pad)?;
+        for t in fresh {
+            self.decoded.insert(t.uid.clone(), t);
+        }
+        let present: Vec<String> = uids.iter().map(uid_hex).collect();
+        self.decoded.retain(|uid, _| present.contains(uid));
+        Ok(present
+            .iter()
+            .filter_map(|u| self.decoded.get(u).cloned())
+            .collect())
+    }
+
+    /// Carry out one effect; returns the event it results in (none for `Show`) and the
+    /// exchange to report.
+    pub async fn run(
+        &mut self,
+        effect: Effect,
+    ) -> Result<(Option<Event>, Option<Exchange>), ShellError> {
+        match effect {
+            Effect::Show(_) => Ok((None, None)),
+            Effect::SetSecurity { uid, secure } => {
+                let outcome = self.set_security(&uid, secure).await?;
+                Ok((Some(Event::Security { uid, outcome }), None))
+            }
+            Effect::Ils { req, request } => {
+                let (answer, exchange) = self.ils(request).await?;
+                Ok((Some(Event::Ils { req, answer }), Some(exchange)))
+            }
+        }
+    }
+
+    async fn set_security(
+        &mut self,
+        uid: &str,
+        secure: bool,
+    ) -> Result<SecurityOutcome, ShellError> {
+        let Some(parsed) = crate::rfid::tag::parse_uid(uid) else {
+            return Ok(SecurityOutcome::NotVerified(format!("bad UID {uid}")));
+        };
+        let reader = self.reader.clone();
+        let config = self.config.security;
+        let security = if secure {
+            Security::Secured
+        } else {
+            Security::Unsecured
+        };
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut r = reader
+                .lock()
+                .map_err(|_| "reader lock poisoned".to_string())?;
+            Ok::<_, String>(r.set_security(&parsed, security, &config))
+        })
+        .await
+        .map_err(|e| ShellError::Pad(e.to_string()))?
+        .map_err(ShellError::Pad)?;
+        Ok(match outcome {
+            Ok(crate::rfid::WriteOutcome::Verified) => SecurityOutcome::Verified,
+            Ok(crate::rfid::WriteOutcome::NotVerified { reason }) => {
+                SecurityOutcome::NotVerified(reason)
+            }
+            Ok(crate::rfid::WriteOutcome::TagGone) | Err(crate::rfid::ReaderError::TagGone(_)) => {
+                // Read it again when it comes back.
+                self.decoded.remove(uid);
+                SecurityOutcome::Gone
+            }
+            Err(e) => SecurityOutcome::NotVerified(e.to_string()),
+        })
+    }
+
+    async fn ils(&mut self, request: IlsRequest) -> Result<(IlsAnswer, Exchange), ShellError> {
+        match request {
+            IlsRequest::Patron { patron_id, pin } => self.patron(patron_id, pin).await,
+            IlsRequest::Checkout {
+                patron_id,
+                item_id,
+                offline,
+                journal,
+            } => {
+                if offline {
+                    self.checkout_offline(patron_id, item_id, journal).await
+                } else {
+                    self.checkout(patron_id, item_id).await
+                }
+            }
+            IlsRequest::Checkin {
+                item_id,
+                offline,
+                journal,
+            } => {
+                if offline {
+                    self.checkin_offline(item_id, journal).await
+                } else {
+                    self.checkin(item_id).await
+                }
+            }
+            IlsRequest::Renew { patron_id, item_id } => self.renew(patron_id, item_id).await,
+            IlsRequest::RenewAll { patron_id } => self.renew_all(patron_id).await,
+            IlsRequest::Abandon { journal } => {
+                let msg = "outcome unknown (the link failed); the patron was told the item was \
+                           not lent";
+                self.store
+                    .call(move |c| journal::settle(c, journal, State::Conflict, Some(msg)))
+                    .await?;
+                Ok((
+                    IlsAnswer::Abandoned,
+                    Exchange {
+                        request: "abandon",
+                        item: None,
+                        outcome: "conflict",
+                        journal: Some(journal),
+                        message: Some(msg.into()),
+                    },
+                ))
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        action: Action,
+        patron: Option<&str>,
+        item: Option<&str>,
+        state: State,
+        due: Option<String>,
+    ) -> Result<(i64, SipDateTime), ShellError> {
+        let now = SipDateTime::now_local();
+        let at = now.to_string();
+        let patron = patron.map(str::to_string);
+        let item = item.map(str::to_string);
+        let id = self
+            .store
+            .call(move |c| {
+                journal::record(
+                    c,
+                    &NewEntry {
+                        action,
+                        patron_id: patron.as_deref(),
+                        item_id: item.as_deref(),
+                        state,
+                        transaction_at: &at,
+                        due_at: due.as_deref(),
+                    },
+                )
+            })
+            .await?;
+        Ok((id, now))
+    }
+
+    async fn settle(&self, id: i64, state: State, msg: Option<String>) -> Result<(), ShellError> {
+        self.store
+            .call(move |c| journal::settle(c, id, state, msg.as_deref()))
+            .await?;
+        Ok(())
+    }
+
+    /// After a request failed without an answer: surely not sent (offline) -> the row is
+    /// refused and the core may queue a new one; maybe sent -> it stays pending.
+    async fn unavailable(
+        &self,
+        id: i64,
+        e: &ClientError,
+        request: &'static str,
+        item: Option<String>,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let not_sent = matches!(
+            e,
+            ClientError::Offline(_) | ClientError::Encode(_) | ClientError::Closed
+        );
+        let msg = e.to_string();
+        if not_sent {
+            self.settle(id, State::Refused, Some(format!("not sent: {msg}")))
+                .await?;
+        } else {
+            let m = msg.clone();
+            self.store
+                .call(move |c| journal::note_attempt(c, id, &m))
+                .await?;
+        }
+        Ok((
+            IlsAnswer::Unavailable {
+                journal: (!not_sent).then_some(id),
+                maybe_sent: !not_sent,
+            },
+            Exchange {
+                request,
+                item,
+                outcome: "unavailable",
+                journal: Some(id),
+                message: Some(msg),
+            },
+        ))
+    }
+
+    async fn checkout(
+        &mut self,
+        patron_id: String,
+        item_id: String,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let (id, now) = self
+            .record(
+                Action::Checkout,
+                Some(&patron_id),
+                Some(&item_id),
+                State::Pending,
+                None,
+            )
+            .await?;
+        let msg = Message::Checkout(sip2::Checkout {
+            sc_renewal_policy: true,
+            transaction_date: Some(now),
+            patron_id: patron_id.clone(),
+            item_id: item_id.clone(),
+            ..Default::default()
+        });
+        match self.sip2.request(msg).await {
+            Ok(Message::CheckoutResponse(r)) => {
+                let text = r.screen_messages.join(" ");
+                let state = if r.ok { State::Done } else { State::Refused };
+                self.settle(id, state, nonempty(&text)).await?;
+                self.cache_item(
+                    &item_id,
+                    nonempty(&r.title_id),
+                    r.media_type.map(|m| m.code().to_string()),
+                )
+                .await?;
+                Ok((
+                    IlsAnswer::Checkout {
+                        ok: r.ok,
+                        offline: false,
+                        title: nonempty(&r.title_id),
+                        due: nonempty(&r.due_date).map(|d| display_date(&d)),
+                        messages: r.screen_messages,
+                    },
+                    Exchange {
+                        request: "checkout",
+                        item: Some(item_id),
+                        outcome: if r.ok { "ok" } else { "refused" },
+                        journal: Some(id),
+                        message: nonempty(&text),
+                    },
+                ))
+            }
+            Ok(other) => {
+                let e = ClientError::Protocol(format!("answer {other:?}"));
+                self.unavailable(id, &e, "checkout", Some(item_id)).await
+            }
+            Err(e) => self.unavailable(id, &e, "checkout", Some(item_id)).await,
+        }
+    }
+
+    async fn checkout_offline(
+        &mut self,
+        patron_id: String,
+        item_id: String,
+        journal: Option<i64>,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let item = item_id.clone();
+        let cached = self.store.call(move |c| cached_item(c, &item)).await?;
+        let days = self
+            .config
+            .loan_days(cached.as_ref().and_then(|c| c.1.as_deref()));
+        let due = Local::now().date_naive() + Days::days(i64::from(days));
+        let due_wire = due_sip(due);
+        let id = match journal {
+            Some(id) => {
+                let d = due_wire.clone();
+                self.store
+                    .call(move |c| journal::queue(c, id, Some(&d), true))
+                    .await?;
+                id
+            }
+            None => {
+                self.record(
+                    Action::Checkout,
+                    Some(&patron_id),
+                    Some(&item_id),
+                    State::Queued,
+                    Some(due_wire),
+                )
+                .await?
+                .0
+            }
+        };
+        Ok((
+            IlsAnswer::Checkout {
+                ok: true,
+                offline: true,
+                title: cached.and_then(|c| c.0),
+                due: Some(due.format("%Y-%m-%d").to_string()),
+                messages: Vec::new(),
+            },
+            Exchange {
+                request: "checkout",
+                item: Some(item_id),
+                outcome: "queued",
+                journal: Some(id),
+                message: None,
+            },
+        ))
+    }
+
+    async fn checkin(&mut self, item_id: String) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let (id, now) = self
+            .record(Action::Checkin, None, Some(&item_id), State::Pending, None)
+            .await?;
+        let msg = Message::Checkin(sip2::Checkin {
+            transaction_date: Some(now.clone()),
+            return_date: Some(now),
+            current_location: self.config.location.clone(),
+            item_id: item_id.clone(),
+            ..Default::default()
+        });
+        match self.sip2.request(msg).await {
+            Ok(Message::CheckinResponse(r)) => {
+                let text = r.screen_messages.join(" ");
+                let state = if r.ok { State::Done } else { State::Refused };
+                self.settle(id, state, nonempty(&text)).await?;
+                let title = r.title_id.as_deref().and_then(nonempty);
+                self.cache_item(
+                    &item_id,
+                    title.clone(),
+                    r.media_type.map(|m| m.code().to_string()),
+                )
+                .await?;
+                let sort_bin = r
+                    .sort_bin
+                    .as_deref()
+                    .and_then(nonempty)
+                    .or_else(|| r.destination_location.as_deref().and_then(nonempty));
+                Ok((
+                    IlsAnswer::Checkin {
+                        ok: r.ok,
+                        offline: false,
+                        title,
+                        sort_bin,
+                        messages: r.screen_messages,
+                    },
+                    Exchange {
+                        request: "checkin",
+                        item: Some(item_id),
+                        outcome: if r.ok { "ok" } else { "refused" },
+                        journal: Some(id),
+                        message: nonempty(&text),
+                    },
+                ))
+            }
+            Ok(other) => {
+                let e = ClientError::Protocol(format!("answer {other:?}"));
+                self.unavailable(id, &e, "checkin", Some(item_id)).await
+            }
+            Err(e) => self.unavailable(id, &e, "checkin", Some(item_id)).await,
+        }
+    }
+
+    async fn checkin_offline(
+        &mut self,
+        item_id: String,
+        journal: Option<i64>,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let id = match journal {
+            Some(id) => {
+                self.store
+                    .call(move |c| journal::queue(c, id, None, true))
+                    .await?;
+                id
+            }
+            None => {
+                self.record(Action::Checkin, None, Some(&item_id), State::Queued, None)
+                    .await?
+                    .0
+            }
+        };
+        let item = item_id.clone();
+        let cached = self.store.call(move |c| cached_item(c, &item)).await?;
+        Ok((
+            IlsAnswer::Checkin {
+                ok: true,
+                offline: true,
+                title: cached.and_then(|c| c.0),
+                sort_bin: None,
+                messages: Vec::new(),
+            },
+            Exchange {
+                request: "checkin",
+                item: Some(item_id),
+                outcome: "queued",
+                journal: Some(id),
+                message: None,
+            },
+        ))
+    }
+
+    async fn renew(
+        &mut self,
+        patron_id: String,
+        item_id: String,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let (id, now) = self
+            .record(
+                Action::Renew,
+                Some(&patron_id),
+                Some(&item_id),
+                State::Pending,
+                None,
+            )
+            .await?;
+        let msg = Message::Renew(sip2::Renew {
+            transaction_date: Some(now),
+            patron_id,
+            item_id: Some(item_id.clone()),
+            ..Default::default()
+        });
+        match self.sip2.request(msg).await {
+            Ok(Message::RenewResponse(r)) => {
+                let text = r.screen_messages.join(" ");
+                let state = if r.ok { State::Done } else { State::Refused };
+                self.settle(id, state, nonempty(&text)).await?;
+                Ok((
+                    IlsAnswer::Renew {
+                        ok: r.ok,
+                        due: nonempty(&r.due_date).map(|d| display_date(&d)),
+                        messages: r.screen_messages,
+                    },
+                    Exchange {
+                        request: "renew",
+                        item: Some(item_id),
+                        outcome: if r.ok { "ok" } else { "refused" },
+                        journal: Some(id),
+                        message: nonempty(&text),
+                    },
+                ))
+            }
+            other => {
+                // A renewal is never queued offline: a maybe-sent one goes to staff.
+                let e = match other {
+                    Err(e) => e,
+                    Ok(m) => ClientError::Protocol(format!("answer {m:?}")),
+                };
+                let (answer, mut ex) = self.unavailable(id, &e, "renew", Some(item_id)).await?;
+                if let IlsAnswer::Unavailable {
+                    maybe_sent: true, ..
+                } = answer
+                {
+                    self.settle(id, State::Conflict, Some(format!("outcome unknown: {e}")))
+                        .await?;
+                    ex.outcome = "conflict";
+                }
+                Ok((answer, ex))
+            }
+        }
+    }
+
+    async fn renew_all(&mut self, patron_id: String) -> Result<(IlsAnswer, Exchange), ShellError> {
+        // Journalled as one renewal row without an item: the ILS decides which loans.
+        let (id, now) = self
+            .record(Action::Renew, Some(&patron_id), None, State::Pending, None)
+            .await?;
+        let msg = Message::RenewAll(sip2::RenewAll {
+            transaction_date: Some(now),
+            patron_id,
+            ..Default::default()
+        });
+        match self.sip2.request(msg).await {
+            Ok(Message::RenewAllResponse(r)) => {
+                let text = r.screen_messages.join(" ");
+                self.settle(id, State::Done, nonempty(&text)).await?;
+                Ok((
+                    IlsAnswer::RenewAll {
+                        renewed: r.renewed_items,
+                        unrenewed: r.unrenewed_items,
+                        messages: r.screen_messages,
+                    },
+                    Exchange {
+                        request: "renew_all",
+                        item: None,
+                        outcome: if r.ok { "ok" } else { "refused" },
+                        journal: Some(id),
+                        message: nonempty(&text),
+                    },
+                ))
+            }
+            other => {
+                let e = match other {
+                    Err(e) => e,
+                    Ok(m) => ClientError::Protocol(format!("answer {m:?}")),
+                };
+                let (answer, mut ex) = self.unavailable(id, &e, "renew_all", None).await?;
+                if let IlsAnswer::Unavailable {
+                    maybe_sent: true, ..
+                } = answer
+                {
+                    self.settle(id, State::Conflict, Some(format!("outcome unknown: {e}")))
+                        .await?;
+                    ex.outcome = "conflict";
+                }
+                Ok((answer, ex))
+            }
+        }
+    }
+
+    async fn patron(
+        &mut self,
+        patron_id: String,
+        pin: Option<String>,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let msg = Message::PatronInformation(sip2::PatronInformation {
+            transaction_date: Some(SipDateTime::now_local()),
+            summary: sip2::Summary {
+                charged_items: true,
+                ..Default::default()
+            },
+            patron_id: patron_id.clone(),
+            patron_password: pin.clone(),
+            ..Default::default()
+        });
+        let answer = match self.sip2.request(msg).await {
+            Ok(Message::PatronInformationResponse(r)) => r,
+            Ok(_) | Err(_) => return self.patron_offline(patron_id, pin).await,
+        };
+        let st = &answer.patron_status;
+        let blocked = st.charge_privileges_denied
+            || st.card_reported_lost
+            || st.too_many_items_charged
+            || st.too_many_items_overdue
+            || st.excessive_outstanding_fines
+            || st.excessive_outstanding_fees;
+        let fine_cents = cents(answer.fee_amount.as_deref());
+        let fines = (fine_cents > 0).then(|| {
+            format!(
+                "{} {}",
+                answer.fee_amount.as_deref().unwrap_or("").trim(),
+                answer.currency_type.as_deref().unwrap_or("").trim()
+            )
+            .trim()
+            .to_string()
+        });
+        let may_borrow = match (answer.charged_items_limit, answer.charged_items_count) {
+            (Some(limit), Some(n)) => Some(u32::from(limit.saturating_sub(n))),
+            _ => None,
+        };
+        let known = answer.valid_patron != Some(false);
+        let pin_ok = pin.as_ref().and(answer.valid_patron_password);
+        // Holds ready: a second look with the hold-items summary (SIP2 lists one kind at once).
+        let mut holds_ready = answer.hold_items.clone();
+        if holds_ready.is_empty() && answer.hold_items_count.unwrap_or(0) > 0 {
+            let holds = self
+                .sip2
+                .request(Message::PatronInformation(sip2::PatronInformation {
+                    transaction_date: Some(SipDateTime::now_local()),
+                    summary: sip2::Summary {
+                        hold_items: true,
+                        ..Default::default()
+                    },
+                    patron_id: patron_id.clone(),
+                    patron_password: pin.clone(),
+                    ..Default::default()
+                }))
+                .await;
+            if let Ok(Message::PatronInformationResponse(h)) = holds {
+                holds_ready = h.hold_items;
+            }
+        }
+        // Loans: titles and due dates from item information (idempotent reads).
+        let mut loans = Vec::new();
+        let today = Local::now().date_naive();
+        for item in &answer.charged_items {
+            let info = self
+                .sip2
+                .request(Message::ItemInformation(sip2::ItemInformation {
+                    transaction_date: Some(SipDateTime::now_local()),
+                    item_id: item.clone(),
+                    ..Default::default()
+                }))
+                .await;
+            let (title, due) = match info {
+                Ok(Message::ItemInformationResponse(i)) => (
+                    nonempty(&i.title_id).unwrap_or_else(|| item.clone()),
+                    i.due_date.as_deref().map(display_date),
+                ),
+                _ => (item.clone(), None),
+            };
+            let overdue = due
+                .as_deref()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .is_some_and(|d| d < today);
+            loans.push(LoanLine {
+                item_id: item.clone(),
+                title,
+                due,
+                overdue,
+                renewed: None,
+                message: None,
+            });
+        }
+        // Cache only what the offline rules need: validity, flags, counts, fines, PIN hash.
+        let flags: String = {
+            let mut s = String::new();
+            for f in [
+                st.charge_privileges_denied,
+                st.renewal_privileges_denied,
+                st.recall_privileges_denied,
+                st.hold_privileges_denied,
+                st.card_reported_lost,
+                st.too_many_items_charged,
+                st.too_many_items_overdue,
+                st.too_many_renewals,
+                st.too_many_claims_of_items_returned,
+                st.too_many_items_lost,
+                st.excessive_outstanding_fines,
+                st.excessive_outstanding_fees,
+                st.recall_overdue,
+                st.too_many_items_billed,
+            ] {
+                s.push(if f { 'Y' } else { ' ' });
+            }
+            s
+        };
+        let pin_hash = match (&pin, pin_ok) {
+            (Some(p), Some(true)) => hash_pin(p),
+            _ => None,
+        };
+        let row = PatronCacheRow {
+            patron_id: patron_id.clone(),
+            pin_hash,
+            valid: known,
+            flags,
+            charged: i64::from(answer.charged_items_count.unwrap_or(0)),
+            limit: answer.charged_items_limit.map(i64::from),
+            fine: fine_cents as f64 / 100.0,
+        };
+        if known && pin_ok != Some(false) {
+            self.store.call(move |c| cache_patron(c, &row)).await?;
+        }
+        let outcome = if !known || pin_ok == Some(false) {
+            "refused"
+        } else {
+            "ok"
+        };
+        Ok((
+            IlsAnswer::Patron(PatronAnswer {
+                offline: false,
+                known,
+                pin_ok,
+                display_name: answer.personal_name.clone(),
+                blocked,
+                fines,
+                fine_cents,
+                may_borrow,
+                holds_ready,
+                loans,
+                messages: answer.screen_messages.clone(),
+                queued_offline: 0,
+            }),
+            Exchange {
+                request: "patron",
+                item: None,
+                outcome,
+                journal: None,
+                message: nonempty(&answer.screen_messages.join(" ")),
+            },
+        ))
+    }
+
+    async fn patron_offline(
+        &mut self,
+        patron_id: String,
+        pin: Option<String>,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let id = patron_id.clone();
+        let (row, queued) = self
+            .store
+            .call(move |c| Ok((cached_patron(c, &id)?, journal::queued_loans(c, &id)?)))
+            .await?;
+        let answer = match row {
+            None => PatronAnswer {
+                offline: true,
+                known: false,
+                ..PatronAnswer::default()
+            },
+            Some(r) => {
+                let pin_ok = match (&pin, &r.pin_hash) {
+                    (Some(p), Some(h)) => Some(crate::config::verify_pin(p, h)),
+                    _ => None,
+                };
+                let flag = |i: usize| r.flags.chars().nth(i) == Some('Y');
+                PatronAnswer {
+                    offline: true,
+                    known: r.valid,
+                    pin_ok,
+                    blocked: [0usize, 4, 5, 6, 10, 11].into_iter().any(flag),
+                    fine_cents: (r.fine * 100.0).round() as i64,
+                    queued_offline: queued,
+                    ..PatronAnswer::default()
+                }
+            }
+        };
+        let known = answer.known;
+        Ok((
+            IlsAnswer::Patron(answer),
+            Exchange {
+                request: "patron",
+                item: None,
+                outcome: if known {
+                    "offline_cache"
+                } else {
+                    "unavailable"
+                },
+                journal: None,
+                message: None,
+            },
+        ))
+    }
+
+    async fn cache_item(
+        &self,
+        item: &str,
+        title: Option<String>,
+        media: Option<String>,
+    ) -> Result<(), ShellError> {
+        let item = item.to_string();
+        self.store
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO item_cache (item_id, title, media_type, updated_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (item_id) DO UPDATE SET
+                       title = coalesce(excluded.title, title),
+                       media_type = coalesce(excluded.media_type, media_type),
+                       updated_at = excluded.updated_at",
+                    rusqlite::params![item, title, media, journal::now_stamp()],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// A PIN's hash for the patron cache (argon2, salted): checked offline, never stored in clear.
+fn hash_pin(pin: &str) -> Option<String> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(pin.as_bytes())
+        .ok()
+        .map(|h| h.to_string())
+}
+
+pub struct PatronCacheRow {
+    pub patron_id: String,
+    pub pin_hash: Option<String>,
+    pub valid: bool,
+    pub flags: String,
+    pub charged: i64,
+    pub limit: Option<i64>,
+    pub fine: f64,
+}
+
+/// Upsert the patron cache (keeps a known PIN hash when this answer carries none).
+pub fn cache_patron(c: &mut rusqlite::Connection, r: &PatronCacheRow) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO patron_cache (patron_id, pin_hash, valid, status_flags, charged_count,
+                                   charged_limit, fine_amount, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (patron_id) DO UPDATE SET
+           pin_hash = coalesce(excluded.pin_hash, pin_hash), valid = excluded.valid,
+           status_flags = excluded.status_flags, charged_count = excluded.charged_count,
+           charged_limit = excluded.charged_limit, fine_amount = excluded.fine_amount,
+           updated_at = excluded.updated_at",
+        rusqlite::params![
+            r.patron_id,
+            r.pin_hash,
+            r.valid,
+            r.flags,
+            r.charged,
+            r.limit,
+            r.fine,
+            journal::now_stamp()
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn cached_patron(
+    c: &rusqlite::Connection,
+    id: &str,
+) -> Result<Option<PatronCacheRow>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT patron_id, pin_hash, valid, status_flags, charged_count, charged_limit, fine_amount
+         FROM patron_cache WHERE patron_id = ?1",
+        [id],
+        |r| {
+            Ok(PatronCacheRow {
+                patron_id: r.get(0)?,
+                pin_hash: r.get(1)?,
+                valid: r.get(2)?,
+                flags: r.get(3)?,
+                charged: r.get(4)?,
+                limit: r.get(5)?,
+                fine: r.get(6)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+/// A cached item's (title, media type).
+type CachedItem = (Option<String>, Option<String>);
+
+fn cached_item(c: &mut rusqlite::Connection, id: &str) -> Result<Option<CachedItem>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(c.query_row(
+        "SELECT title, media_type FROM item_cache WHERE item_id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_for_the_screen() {
+        assert_eq!(display_date("20261226    235959"), "2026-12-26");
+        assert_eq!(display_date("2026-12-26T23:59:59"), "2026-12-26");
+        assert_eq!(display_date("soon"), "soon");
+        assert_eq!(cents(Some("12.50")), 1250);
+        assert_eq!(cents(None), 0);
+    }
+
+    #[test]
+    fn patron_cache_has_no_name_and_no_clear_pin() {
+        let mut c = crate::store::open_in_memory().expect("db");
+        let row = PatronCacheRow {
+            patron_id: "P".into(),
+            pin_hash: hash_pin("1234"),
+            valid: true,
+            flags: " ".repeat(14),
+            charged: 1,
+            limit: Some(10),
+            fine: 0.0,
+        };
+        cache_patron(&mut c, &row).expect("cache");
+        let back = cached_patron(&c, "P").expect("read").expect("row");
+        let hash = back.pin_hash.expect("hash");
+        assert!(!hash.contains("1234"));
+        assert!(crate::config::verify_pin("1234", &hash));
+        assert!(!crate::config::verify_pin("4321", &hash));
+    }
+}

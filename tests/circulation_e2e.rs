@@ -1,0 +1,287 @@
+//! End-to-end circulation over the headless driver against the demo ILS: every command goes
+//! through the pad simulation, the SIP2 client, the journal and the real demo ILS.
+
+mod common;
+
+use common::circulation::*;
+use serde_json::json;
+
+const ANNA: u32 = 8; // PIN 0000, no loans
+const ANNA_PIN: &str = "0000";
+
+fn borrow(site: &Site, patron_id: &str, pin: &str, items: &[String]) -> Vec<serde_json::Value> {
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(patron_id, pin));
+    cmds.extend(items.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "done"}));
+    site.run(&cmds)
+}
+
+#[test]
+fn borrow_a_stack_of_ten_then_return_it() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let items: Vec<String> = SHELF_BOOKS[..10].iter().map(|n| item(*n)).collect();
+    let out = borrow(&site, &anna, ANNA_PIN, &items);
+    let summary = last_screen(&out, "summary");
+    assert_eq!(summary["patron"]["display_name"], "Anna Verdi");
+    for i in &items {
+        let l = item_line(summary, i);
+        assert_eq!(l["state"], "done", "{l}");
+        assert!(l["due"].is_string());
+        assert!(!l["title"].as_str().unwrap_or("").is_empty());
+    }
+    assert_eq!(summary["patron"]["may_borrow"], 0);
+    let mut loans = site.loans_of(&anna);
+    loans.sort();
+    let mut want = items.clone();
+    want.sort();
+    assert_eq!(loans, want);
+    assert_eq!(exchanges(&out, "checkout").len(), 10);
+
+    // Return needs no patron; each item re-armed and given its destination.
+    let mut cmds = vec![json!({"cmd": "start", "activity": "return"})];
+    cmds.extend(items.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    for i in &items {
+        let l = item_line(summary, i);
+        assert_eq!(l["state"], "done", "{l}");
+        assert!(l["sort_bin"].is_string(), "{l}");
+    }
+    assert!(site.loans_of(&anna).is_empty());
+}
+
+#[test]
+fn renew_one_and_all() {
+    let site = Site::new();
+    // Giulia Rossi has "Il Gattopardo" on loan.
+    let giulia = patron(2);
+    let loan = item(12);
+    let mut cmds = vec![json!({"cmd": "start", "activity": "account"})];
+    cmds.extend(identify(&giulia, "2345"));
+    cmds.push(json!({"cmd": "renew", "item": loan}));
+    let out = site.run(&cmds);
+    let account = last_screen(&out, "account");
+    let line = &account["loans"][0];
+    assert_eq!(line["item_id"], loan.as_str());
+    assert_eq!(line["renewed"], true, "{account:#}");
+    assert_eq!(site.ils.transaction_count(Some("renew")).expect("n"), 1);
+
+    let mut cmds = vec![json!({"cmd": "start", "activity": "account"})];
+    cmds.extend(identify(&giulia, "2345"));
+    cmds.push(json!({"cmd": "renew_all"}));
+    let out = site.run(&cmds);
+    assert_eq!(exchanges(&out, "renew_all").len(), 1);
+    assert_eq!(site.ils.transaction_count(Some("renew")).expect("n"), 2);
+}
+
+#[test]
+fn blocked_patron_borrows_nothing() {
+    let site = Site::new();
+    let zhang = patron(4); // charge privileges denied
+    let out = borrow(&site, &zhang, "4567", &[item(1)]);
+    let refused = last_screen(&out, "refused");
+    assert_eq!(refused["notice"], "blocked");
+    assert!(exchanges(&out, "checkout").is_empty());
+    assert!(site.loans_of(&zhang).is_empty());
+}
+
+#[test]
+fn wrong_pin_three_times() {
+    let site = Site::new();
+    let li = patron(1);
+    let mut cmds = vec![
+        json!({"cmd": "start", "activity": "borrow"}),
+        json!({"cmd": "identify", "patron": li}),
+    ];
+    for _ in 0..3 {
+        cmds.push(json!({"cmd": "pin", "pin": "9999"}));
+    }
+    cmds.push(place(&item(1)));
+    let out = site.run(&cmds);
+    let refused = last_screen(&out, "refused");
+    assert_eq!(refused["notice"], "wrong_pin");
+    assert!(exchanges(&out, "checkout").is_empty());
+    // And the right PIN works.
+    let out = borrow(&site, &li, "1234", &[item(1)]);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+}
+
+#[test]
+fn item_on_hold_for_someone_else_is_refused_with_the_ils_message() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let held = item(10); // on the hold shelf for Marco Bianchi
+    let out = borrow(&site, &anna, ANNA_PIN, &[held.clone(), item(1)]);
+    let summary = last_screen(&out, "summary");
+    let l = item_line(summary, &held);
+    assert_eq!(l["state"], "refused");
+    assert_eq!(l["reason"], "ils");
+    assert!(
+        l["message"].as_str().unwrap_or("").contains("reserved"),
+        "{l}"
+    );
+    assert_eq!(item_line(summary, &item(1))["state"], "done");
+    assert_eq!(site.loans_of(&anna), [item(1)]);
+}
+
+#[test]
+fn incomplete_set_waits_for_every_part() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let cds = item(28); // Beethoven, 3 CDs
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "place", "item": cds, "parts": 3, "part": 1}));
+    cmds.push(json!({"cmd": "place", "item": cds, "parts": 3, "part": 2}));
+    let out = site.run(&cmds);
+    let borrow = last_screen(&out, "borrow");
+    let l = item_line(borrow, &cds);
+    assert_eq!(l["reason"], "incomplete_set");
+    assert_eq!(l["parts"], json!([2, 3]));
+    assert!(exchanges(&out, "checkout").is_empty());
+
+    cmds.push(json!({"cmd": "place", "item": cds, "parts": 3, "part": 3}));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &cds)["state"],
+        "done"
+    );
+    assert_eq!(site.loans_of(&anna), [cds]);
+}
+
+#[test]
+fn tag_lifted_during_the_security_write_must_be_put_back() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let book = item(3);
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    // The tag answers one more frame (the AFI write) and is gone before the read-back.
+    cmds.push(json!({"cmd": "place", "item": book, "lift_during_write": 1}));
+    cmds.push(place(&book));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    let asked_back = screens(&out).into_iter().any(|m| {
+        m["screen"] == "borrow"
+            && m["items"].as_array().is_some_and(|items| {
+                items.iter().any(|i| {
+                    i["item_id"] == book.as_str()
+                        && i["state"] == "put_back"
+                        && i["reason"] == "lifted"
+                })
+            })
+    });
+    assert!(asked_back, "the patron was asked to put it back: {out:#?}");
+    // Put back: security switched and verified, done, and lent once only.
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &book)["state"],
+        "done"
+    );
+    assert_eq!(exchanges(&out, "checkout").len(), 1);
+    assert_eq!(site.ils.transaction_count(Some("checkout")).expect("n"), 1);
+    assert_eq!(site.loans_of(&anna), [book]);
+}
+
+#[test]
+fn link_cut_mid_stack_then_restored_and_synced() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let online: Vec<String> = SHELF_BOOKS[..3].iter().map(|n| item(*n)).collect();
+    let offline: Vec<String> = SHELF_BOOKS[3..6].iter().map(|n| item(*n)).collect();
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.extend(online.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "cut"}));
+    cmds.extend(offline.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    assert_eq!(summary["online"], false, "offline notice");
+    for i in &online {
+        assert_eq!(item_line(summary, i)["state"], "done");
+    }
+    for i in &offline {
+        let l = item_line(summary, i);
+        assert_eq!(l["state"], "done_offline", "{l}");
+        assert!(l["due"].is_string());
+    }
+    assert_eq!(site.loans_of(&anna).len(), 3, "queued, not yet at the ILS");
+
+    // The next run starts online: the sync replays the queue first.
+    let out = site.run(&[json!({"cmd": "sync"})]);
+    let reports: Vec<_> = out.iter().filter(|v| v["kind"] == "sync").collect();
+    let done: u64 = reports
+        .iter()
+        .map(|r| r["report"]["done"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(done, 3, "{reports:?}");
+    assert_eq!(site.loans_of(&anna).len(), 6);
+    // Replayed with no-block and the due date promised offline.
+    assert_eq!(site.ils.transaction_count(Some("checkout")).expect("n"), 6);
+}
+
+#[test]
+fn cut_and_restore_within_one_session() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "cut"}));
+    cmds.push(place(&item(1)));
+    cmds.push(json!({"cmd": "restore"}));
+    cmds.push(place(&item(3)));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    assert_eq!(item_line(summary, &item(1))["state"], "done_offline");
+    assert_eq!(item_line(summary, &item(3))["state"], "done");
+    assert_eq!(summary["online"], true, "back online by itself");
+    let mut loans = site.loans_of(&anna);
+    loans.sort();
+    assert_eq!(loans, [item(1), item(3)]);
+}
+
+#[test]
+fn any_item_id_and_other_libraries() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(place("X-UNKNOWN-42"));
+    cmds.push(json!({"cmd": "place", "item": "X1", "usage": "not_for_circulation"}));
+    let mut settings_site = site;
+    settings_site.settings.rfid.owner_isil = Some("IT-RM0001".into());
+    cmds.push(json!({"cmd": "place", "item": item(1), "owner": "DK-710100"}));
+    let out = settings_site.run(&cmds);
+    let m = last_screen(&out, "borrow");
+    let l = item_line(m, "X-UNKNOWN-42");
+    assert_eq!(
+        l["reason"], "ils",
+        "the ILS decides about ids it does not know"
+    );
+    assert_eq!(item_line(m, "X1")["reason"], "not_for_circulation");
+    assert_eq!(item_line(m, &item(1))["reason"], "other_library");
+}
+
+#[test]
+fn idle_timeout_forgets_the_patron() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "advance", "secs": 50}));
+    cmds.push(json!({"cmd": "advance", "secs": 10}));
+    let out = site.run(&cmds);
+    let all = screens(&out);
+    assert!(all.iter().any(|m| m["idle_warning"] == 10), "warning first");
+    let last = all.last().expect("screens");
+    assert_eq!(last["screen"], "welcome");
+    assert!(last["patron"].is_null());
+}
