@@ -37,7 +37,7 @@ use crate::rfid::sim::SimPad;
 use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_uid, uid_hex};
 use crate::rfid::{DataModel, Iso15693Reader};
 use crate::shell::{Exchange, SharedReader, Shell, ShellConfig};
-use crate::sip2::client::{ClientConfig, Sip2Handle};
+use crate::sip2::client::Sip2Handle;
 use crate::sip2::demo_ils::{DemoIls, ServerConfig, ServerHandle};
 use crate::store::{self, StoreHandle};
 
@@ -124,42 +124,14 @@ pub async fn connect_ils(settings: &Settings, fast_reconnect: bool) -> Result<Il
         (settings.ils.server.clone(), None)
     };
     let relay = Relay::start(upstream).await?;
-    let mut cfg = client_config(settings, &relay.addr.to_string());
+    let mut cfg = crate::tools::sip2::client_config(settings, &relay.addr.to_string())
+        .map_err(anyhow::Error::msg)?;
     if fast_reconnect {
         cfg.reconnect_min = Duration::from_millis(50);
         cfg.reconnect_max = Duration::from_millis(300);
     }
     let sip2 = Sip2Handle::spawn(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(IlsLink { sip2, relay, demo })
-}
-
-/// The SIP2 client settings for an address.
-pub fn client_config(settings: &Settings, addr: &str) -> ClientConfig {
-    let ils = &settings.ils;
-    let mut cfg = ClientConfig::new(addr);
-    cfg.institution = settings.terminal.institution.clone();
-    cfg.terminal_password = ils.terminal_password.clone();
-    cfg.error_detection = ils.error_detection;
-    cfg.request_timeout = Duration::from_secs(u64::from(ils.request_timeout_secs.max(1)));
-    cfg.heartbeat = Duration::from_secs(u64::from(ils.heartbeat_secs.max(1)));
-    cfg.max_retries = ils.retries;
-    if let Ok(cs) = ils.charset.parse() {
-        cfg.charset = cs;
-    }
-    if !ils.user.is_empty() {
-        cfg.login = Some((
-            ils.user.clone(),
-            ils.password.clone(),
-            settings.terminal.location.clone(),
-        ));
-    }
-    if ils.tls {
-        cfg.tls = Some(crate::sip2::client::TlsConfig {
-            ca_file: ils.ca_file.clone(),
-            server_name: ils.tls_server_name.clone(),
-        });
-    }
-    cfg
 }
 
 /// Where the runner reports what happens: the UI bridge, or the headless JSON lines.
