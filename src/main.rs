@@ -70,6 +70,9 @@ enum Command {
     /// The offline queue: show it, or replay it to the library system
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
+    #[cfg(feature = "gui")]
+    Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
 }
 
 #[derive(Args)]
@@ -284,6 +287,12 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        #[cfg(feature = "gui")]
+        Command::Screenshot(args) => {
+            let files = selfcheck::ui::screenshot::run(&args)?;
+            println!("{} screenshots in {}", files.len(), args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Config(ConfigCommand::Check { file }) => config_check(&cli.global, file),
         Command::Config(ConfigCommand::Show) => {
             let (settings, source) = load_settings(&cli.global)?;

@@ -1,0 +1,80 @@
+//! Every `@tr("...")` string in ui/ has a non-empty translation in every bundled .po file, and
+//! no .po file keeps strings the screens no longer use.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("readable dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files(&path, ext, out);
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+}
+
+/// The first string literal after each `@tr(` (the singular; plurals share its entry).
+fn slint_msgids() -> BTreeSet<String> {
+    let mut paths = Vec::new();
+    files(Path::new("ui"), "slint", &mut paths);
+    let mut ids = BTreeSet::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).expect("slint file");
+        for (at, _) in text.match_indices("@tr(") {
+            let rest = text[at + 4..].trim_start();
+            let rest = rest.strip_prefix('"').expect("@tr starts with a literal");
+            let end = rest.find('"').expect("closing quote");
+            ids.insert(rest[..end].replace("\\\"", "\""));
+        }
+    }
+    ids
+}
+
+fn unquote(line: &str, key: &str) -> Option<String> {
+    let rest = line.strip_prefix(key)?.trim();
+    Some(
+        rest.strip_prefix('"')?
+            .strip_suffix('"')?
+            .replace("\\\"", "\""),
+    )
+}
+
+/// (msgid, every msgstr non-empty) per entry of a .po file.
+fn po_entries(path: &Path) -> Vec<(String, bool)> {
+    let text = std::fs::read_to_string(path).expect("po file");
+    let mut entries: Vec<(String, bool)> = Vec::new();
+    for line in text.lines() {
+        if let Some(id) = unquote(line, "msgid ") {
+            entries.push((id, true));
+        } else if let Some(s) = unquote(line, "msgstr ").or_else(|| {
+            line.strip_prefix("msgstr[")
+                .and_then(|r| r.split_once("] "))
+                .and_then(|(_, v)| unquote(&format!("x {v}"), "x "))
+        }) && let Some(last) = entries.last_mut()
+            && !last.0.is_empty()
+        {
+            last.1 &= !s.is_empty();
+        }
+    }
+    entries.retain(|(id, _)| !id.is_empty());
+    entries
+}
+
+#[test]
+fn every_screen_string_is_translated() {
+    let wanted = slint_msgids();
+    assert!(wanted.len() > 100, "found only {} strings", wanted.len());
+    for lang in ["it", "zh_CN"] {
+        let path = PathBuf::from(format!("ui/lang/{lang}/LC_MESSAGES/selfcheck.po"));
+        let entries = po_entries(&path);
+        let have: BTreeSet<String> = entries.iter().map(|(id, _)| id.clone()).collect();
+        let missing: Vec<_> = wanted.difference(&have).collect();
+        assert!(missing.is_empty(), "{lang}: untranslated {missing:?}");
+        let stale: Vec<_> = have.difference(&wanted).collect();
+        assert!(stale.is_empty(), "{lang}: no longer used {stale:?}");
+        let empty: Vec<_> = entries.iter().filter(|(_, ok)| !ok).collect();
+        assert!(empty.is_empty(), "{lang}: empty translations {empty:?}");
+    }
+}
