@@ -771,28 +771,7 @@ impl Shell {
             });
         }
         // Cache only what the offline rules need: validity, flags, counts, fines, PIN hash.
-        let flags: String = {
-            let mut s = String::new();
-            for f in [
-                st.charge_privileges_denied,
-                st.renewal_privileges_denied,
-                st.recall_privileges_denied,
-                st.hold_privileges_denied,
-                st.card_reported_lost,
-                st.too_many_items_charged,
-                st.too_many_items_overdue,
-                st.too_many_renewals,
-                st.too_many_claims_of_items_returned,
-                st.too_many_items_lost,
-                st.excessive_outstanding_fines,
-                st.excessive_outstanding_fees,
-                st.recall_overdue,
-                st.too_many_items_billed,
-            ] {
-                s.push(if f { 'Y' } else { ' ' });
-            }
-            s
-        };
+        let flags = st.to_wire();
         let pin_hash = match (&pin, pin_ok) {
             (Some(p), Some(true)) => hash_pin(p),
             _ => None,

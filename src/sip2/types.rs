@@ -367,6 +367,13 @@ macro_rules! flag_struct {
                 }
             }
 
+            /// The flags as their wire characters.
+            pub fn to_wire(&self) -> String {
+                let mut out = String::with_capacity($width);
+                self.write_wire(&mut out);
+                out
+            }
+
             /// True when any flag is set.
             pub fn any(&self) -> bool {
                 false $( || self.$field )+

@@ -342,25 +342,7 @@ async fn refresh_patron(
         return Ok(false);
     };
     let st = p.patron_status;
-    let flags: String = [
-        st.charge_privileges_denied,
-        st.renewal_privileges_denied,
-        st.recall_privileges_denied,
-        st.hold_privileges_denied,
-        st.card_reported_lost,
-        st.too_many_items_charged,
-        st.too_many_items_overdue,
-        st.too_many_renewals,
-        st.too_many_claims_of_items_returned,
-        st.too_many_items_lost,
-        st.excessive_outstanding_fines,
-        st.excessive_outstanding_fees,
-        st.recall_overdue,
-        st.too_many_items_billed,
-    ]
-    .iter()
-    .map(|f| if *f { 'Y' } else { ' ' })
-    .collect();
+    let flags = st.to_wire();
     let row = crate::shell::PatronCacheRow {
         patron_id: patron.to_string(),
         pin_hash: None,
