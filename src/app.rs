@@ -9,10 +9,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
-use crate::board::Board;
+use std::sync::{Arc, Mutex};
+
+use crate::board::{Board, RfidReaderKind};
 use crate::config::Settings;
 use crate::fleet::{Event as TelemetryEvent, LogTelemetry, Telemetry};
-use crate::kiosk::{Event, Kiosk, KioskConfig, Rules, ScreenModel};
+use crate::kiosk::{Event, Kiosk, KioskConfig, Rules, ScreenModel, TagKind, TagSeen};
+use crate::rfid::sim::SimPad;
+use crate::shell::{SharedReader, Shell, ShellConfig};
+use crate::sip2::client::Sip2Handle;
+use crate::sip2::demo_ils::ServerHandle;
 use crate::store::{self, StoreHandle};
 
 /// Room for bursts of touches and tags; a full channel drops the touch with a log line
@@ -28,14 +34,40 @@ pub struct Core {
     pub events: mpsc::Sender<Event>,
     pub store: StoreHandle,
     pub first_model: ScreenModel,
+    /// The SIP2 client the kiosk uses (staff mode's round-trip test and status).
+    pub sip2: Sip2Handle,
+    /// The item reader the kiosk polls (staff mode's diagnostics share it).
+    pub reader: SharedReader,
+    /// The simulated pad, which the `sim` board reads; the demo drawer moves tags on it.
+    pub pad: SimPad,
+    /// Whether the board's reader is the simulated pad.
+    pub simulated: bool,
+    demo_ils: Option<ServerHandle>,
 }
 
-/// Start the store, the runtime and the kiosk core. `show` receives every new screen model
-/// (the UI bridge, or the headless driver's writer).
+impl Core {
+    /// Stop the kiosk core and the in-process demo ILS, waiting a little for both.
+    pub fn shutdown(self) {
+        drop(self.events);
+        if let Some(server) = self.demo_ils {
+            self.runtime.block_on(server.shutdown());
+        }
+        self.runtime.shutdown_timeout(Duration::from_secs(2));
+    }
+}
+
+/// Start the store, the runtime, the library system link, the board's reader and the kiosk
+/// core. `show` receives every new screen model (the UI bridge, or a test's collector);
+/// `on_staff_card` hears a staff card put on the pad.
+///
+/// A reader that cannot be opened does not stop the kiosk: it comes up out of order with
+/// the reason on screen, so staff can see what is wrong from the kiosk itself.
 pub fn start_core(
     settings: &Settings,
+    board: &Board,
     data_dir: &Path,
     show: impl Fn(ScreenModel) + Send + 'static,
+    on_staff_card: Box<dyn Fn() + Send>,
 ) -> Result<Core> {
     let db = data_dir.join(store::DB_FILE);
     let store = StoreHandle::spawn(store::open(&db)?).context("cannot start the store thread")?;
@@ -52,19 +84,44 @@ pub fn start_core(
         version: env!("CARGO_PKG_VERSION").into(),
     });
 
-    let kiosk = Kiosk::with_rules(
+    let link = runtime
+        .block_on(crate::headless::connect_ils(settings, false))
+        .context("cannot start the library system link")?;
+    let pad = SimPad::new();
+    let simulated = board.rfid.reader == RfidReaderKind::Sim;
+    let (reader, reader_fault) = match crate::hw::open_tag_reader(board, &pad) {
+        Ok(reader) => (reader, None),
+        Err(e) => {
+            tracing::error!("{e}");
+            // Nothing is ever on this pad: the kiosk stays out of order until restarted.
+            let idle: Box<dyn crate::rfid::reader::TagReader + Send> =
+                Box::new(crate::rfid::Iso15693Reader::new(SimPad::new()));
+            (idle, Some(e.to_string()))
+        }
+    };
+    let reader: SharedReader = Arc::new(Mutex::new(reader));
+
+    let mut kiosk = Kiosk::with_rules(
         KioskConfig::from_settings(settings),
         Rules::from_settings(settings),
     );
+    if reader_fault.is_some() {
+        kiosk.handle(Event::OutOfOrder(reader_fault.clone()));
+    }
     let first_model = kiosk.model();
-    let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
-    runtime.spawn(serve_kiosk(
-        settings.clone(),
+    let shell = Shell::new(
+        link.sip2.clone(),
         store.clone(),
-        kiosk,
-        rx,
-        show,
-    ));
+        reader.clone(),
+        ShellConfig::from_settings(settings),
+    );
+    let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
+    let watch = PadWatch {
+        staff_cards: settings.staff.cards.clone(),
+        on_staff_card,
+        reader_fault: reader_fault.is_some(),
+    };
+    runtime.spawn(serve_kiosk(kiosk, shell, rx, show, watch));
     let ticks = events.clone();
     runtime.spawn(async move {
         let mut interval = tokio::time::interval(IDLE_TICK);
@@ -82,43 +139,53 @@ pub fn start_core(
         events,
         store,
         first_model,
+        sip2: link.sip2,
+        reader,
+        pad,
+        simulated,
+        demo_ils: link.demo.map(|(_, server)| server),
     })
 }
 
 /// How often the pad is read for tags put on or taken off.
 const PAD_POLL: Duration = Duration::from_millis(300);
 
+/// Failed pad reads in a row before the kiosk says it is out of order (about a second).
+const READER_FAILURES: u32 = 3;
+
+/// What the pad loop does besides telling the core: staff cards go to staff mode.
+pub struct PadWatch {
+    /// Card numbers that open staff mode instead of a patron session.
+    pub staff_cards: Vec<String>,
+    /// Called (on the runtime) when a staff card is put on the pad.
+    pub on_staff_card: Box<dyn Fn() + Send>,
+    /// The reader could not be opened at start: reads of the stand-in never clear the fault.
+    pub reader_fault: bool,
+}
+
+impl PadWatch {
+    fn is_staff(&self, tag: &TagSeen) -> bool {
+        matches!(&tag.kind, TagKind::PatronCard { patron_id }
+            if self.staff_cards.iter().any(|c| c.trim() == patron_id.trim()))
+    }
+}
+
 /// The kiosk core and its shell on the runtime: events from the UI, the pad polled, the link
-/// watched (the sync runs when it comes back).
+/// watched (the sync runs when it comes back). A reader that keeps failing puts the kiosk out
+/// of order with the reason; the first good read after that puts it back in service.
 async fn serve_kiosk(
-    settings: Settings,
-    store: StoreHandle,
     kiosk: Kiosk,
+    shell: Shell,
     mut rx: mpsc::Receiver<Event>,
     show: impl Fn(ScreenModel) + Send + 'static,
+    watch: PadWatch,
 ) {
-    let link = match crate::headless::connect_ils(&settings, false).await {
-        Ok(link) => link,
-        Err(e) => {
-            tracing::error!("cannot start the library system link: {e:#}");
-            return;
-        }
-    };
-    // The simulated pad until the board's reader adapters are wired here.
-    let pad = crate::rfid::sim::SimPad::new();
-    let reader: crate::shell::SharedReader = std::sync::Arc::new(std::sync::Mutex::new(Box::new(
-        crate::rfid::Iso15693Reader::new(pad),
-    )));
-    let shell = crate::shell::Shell::new(
-        link.sip2.clone(),
-        store,
-        reader,
-        crate::shell::ShellConfig::from_settings(&settings),
-    );
     let mut runner =
         crate::headless::Runner::new(kiosk, shell, Box::new(crate::headless::ShowOnly(show)));
     let mut poll = tokio::time::interval(PAD_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failures = 0u32;
+    let mut staff_on_pad = false;
     loop {
         let step = tokio::select! {
             event = rx.recv() => match event {
@@ -126,16 +193,44 @@ async fn serve_kiosk(
                 None => break,
             },
             _ = poll.tick() => match runner.check_link().await {
-                Ok(()) => runner.poll_pad().await,
                 Err(e) => Err(e),
+                Ok(()) => match runner.shell.read_pad().await {
+                    Ok(mut tags) => {
+                        let mut step = Ok(());
+                        if failures >= READER_FAILURES && !watch.reader_fault {
+                            tracing::info!("the reader works again");
+                            step = runner.feed(Event::OutOfOrder(None)).await;
+                        }
+                        failures = 0;
+                        let before = tags.len();
+                        tags.retain(|t| !watch.is_staff(t));
+                        let staff_now = tags.len() != before;
+                        if staff_now && !staff_on_pad {
+                            (watch.on_staff_card)();
+                        }
+                        staff_on_pad = staff_now;
+                        match step {
+                            Ok(()) => runner.feed(Event::Pad(tags)).await,
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => {
+                        failures = failures.saturating_add(1);
+                        if failures == READER_FAILURES {
+                            tracing::error!("the reader fails: {e}");
+                            runner
+                                .feed(Event::OutOfOrder(Some(format!("RFID reader: {e}"))))
+                                .await
+                        } else {
+                            Err(e.into())
+                        }
+                    }
+                },
             },
         };
         if let Err(e) = step {
             tracing::warn!("kiosk step failed: {e:#}");
         }
-    }
-    if let Some((_, server)) = link.demo {
-        server.shutdown().await;
     }
 }
 
@@ -148,19 +243,29 @@ pub fn run(settings: Settings, board: Board, data_dir: &Path, fullscreen: bool) 
 
     tracing::debug!(?board, "board");
     let window = AppWindow::new().context("cannot open the kiosk window")?;
+    crate::ui::install_helpers(&window);
+    bridge::set_sounds(crate::ui::sound::Sounds::open());
     window
         .global::<KioskAdapter>()
         .set_library_name(settings.terminal.library_name.clone().into());
     let ui = bridge::Bridge::new(&window);
-    let core = start_core(&settings, data_dir, move |model| ui.show(model))?;
+    let core = start_core(
+        &settings,
+        &board,
+        data_dir,
+        move |model| ui.show(model),
+        Box::new(|| {}),
+    )?;
     bridge::write_model(&window, &core.first_model);
     bridge::connect(&window, core.events.clone());
+    if core.simulated {
+        crate::ui::demo_pad::connect(&window, core.pad.clone());
+    }
     if fullscreen {
         window.window().set_fullscreen(true);
     }
     window.run().context("the UI event loop failed")?;
-    drop(core.events);
-    core.runtime.shutdown_timeout(Duration::from_secs(2));
+    core.shutdown();
     Ok(())
 }
 

@@ -10,9 +10,9 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use super::format;
 use super::{
     AccountAdapter, AppWindow, DiagnosticsAdapter, FieldKind, FineRow, HoldRow, IdentifyAdapter,
-    ItemState, KioskAdapter, LanguageOption, LoanRow, NameValue, PadAdapter, PadItem, PinAdapter,
-    QueueAdapter, QueueRow, SettingField, SettingsAdapter, StaffAdapter, SummaryAdapter,
-    SummaryRow, TagRow, Theme,
+    ItemState, KioskAdapter, LoanRow, NameValue, PadAdapter, PadItem, PinAdapter, QueueAdapter,
+    QueueRow, SettingField, SettingsAdapter, StaffAdapter, SummaryAdapter, SummaryRow, TagRow,
+    Theme,
 };
 use crate::kiosk::Language;
 
@@ -149,16 +149,7 @@ pub fn fill(window: &AppWindow, language: Language) {
         "Biblioteca Civica",
         "市立图书馆",
     ));
-    kiosk.set_languages(model(
-        Language::ALL
-            .iter()
-            .map(|l| LanguageOption {
-                code: l.code().into(),
-                name: l.native_name().into(),
-                selected: *l == language,
-            })
-            .collect(),
-    ));
+    kiosk.set_languages(super::bridge::language_options(&Language::ALL, language));
     kiosk.set_ils_message(SharedString::new());
     kiosk.set_fault(s("reader"));
     kiosk.set_fault_detail(s(

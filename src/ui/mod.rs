@@ -7,9 +7,11 @@
 
 pub mod bridge;
 pub mod demo;
+pub mod demo_pad;
 pub mod format;
 pub mod screenshot;
 pub mod sound;
+pub mod texts;
 
 #[allow(clippy::unwrap_used, clippy::all)]
 mod generated {

@@ -152,6 +152,17 @@ pub fn demo_cards() -> Vec<(String, &'static str, &'static str)> {
         .collect()
 }
 
+/// The demo items' numbers, titles and parts in the set, for the demo kiosk's simulated pad.
+pub fn demo_items() -> Vec<(String, &'static str, u8)> {
+    ITEMS
+        .iter()
+        .filter_map(|i| {
+            let parts = u8::try_from(i.parts).ok()?;
+            Some((with_luhn(i.stem)?, i.title, parts))
+        })
+        .collect()
+}
+
 /// Appends a Luhn (mod-10) check digit to a string of digits; `None` if it holds a non-digit.
 pub fn with_luhn(stem: &str) -> Option<String> {
     let mut sum = 0u32;

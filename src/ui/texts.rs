@@ -1,0 +1,198 @@
+//! The few sentences the Rust side writes into the screens, in every screen language.
+//!
+//! Most texts live in the .slint files (`@tr`, translated through the .po files); these are
+//! the ones that depend on a [`Reason`] code from the core or carry numbers, so they are
+//! composed here. Each entry is English, Italian, Simplified Chinese.
+
+use crate::kiosk::{Language, Reason};
+
+fn pick(language: Language, [en, it, zh]: [&'static str; 3]) -> &'static str {
+    match language {
+        Language::English => en,
+        Language::Italian => it,
+        Language::Chinese => zh,
+    }
+}
+
+/// Why the kiosk refused an item or a patron, in plain words.
+pub fn reason(reason: Reason, language: Language) -> &'static str {
+    pick(
+        language,
+        match reason {
+            Reason::Ils => [
+                "refused by the library",
+                "rifiutato dalla biblioteca",
+                "图书馆系统拒绝",
+            ],
+            Reason::NotForCirculation => ["not for loan", "non prestabile", "不外借"],
+            Reason::OtherLibrary => [
+                "belongs to another library: please return it there",
+                "appartiene a un'altra biblioteca: restituiscilo lì",
+                "属于其他图书馆：请到该馆归还",
+            ],
+            Reason::IncompleteSet => [
+                "parts of this set are missing from the pad",
+                "mancano alcune parti di questo set",
+                "感应区上缺少本套资料的部分内容",
+            ],
+            Reason::SecurityNotVerified => [
+                "the security tag could not be set: put it back on the pad",
+                "non è stato possibile impostare l'antitaccheggio: rimettilo sul piano",
+                "无法设置防盗标签：请放回感应区",
+            ],
+            Reason::Lifted => [
+                "taken off too early: put it back on the pad",
+                "tolto troppo presto: rimettilo sul piano",
+                "拿开过早：请放回感应区",
+            ],
+            Reason::UnreadableTag => [
+                "the tag cannot be read: please ask at the desk",
+                "l'etichetta non è leggibile: chiedi al banco",
+                "无法读取标签：请到服务台咨询",
+            ],
+            Reason::NotAnItem => [
+                "this is a card, not a library item",
+                "questa è una tessera, non un documento",
+                "这是读者证，不是馆藏资料",
+            ],
+            Reason::OfflineRules => [
+                "cannot be lent while the library system is offline",
+                "non prestabile finché il sistema della biblioteca è offline",
+                "图书馆系统离线期间无法借出",
+            ],
+            Reason::Unknown => [
+                "could not be confirmed: please ask at the desk",
+                "non è stato possibile confermare: chiedi al banco",
+                "无法确认：请到服务台咨询",
+            ],
+            Reason::Blocked => [
+                "Your card cannot be used here now. Please ask at the desk.",
+                "La tua tessera non può essere usata ora. Chiedi al banco.",
+                "您的读者证目前无法在此使用，请到服务台咨询。",
+            ],
+            Reason::UnknownPatron => [
+                "Card not recognised. Please try again or ask at the desk.",
+                "Tessera non riconosciuta. Riprova o chiedi al banco.",
+                "无法识别此读者证，请重试或到服务台咨询。",
+            ],
+            Reason::WrongPin => [
+                "Wrong PIN. Please try again.",
+                "PIN errato. Riprova.",
+                "密码错误，请重试。",
+            ],
+            Reason::OfflineDisabled => [
+                "The library system cannot be reached. Please try again later.",
+                "Il sistema della biblioteca non è raggiungibile. Riprova più tardi.",
+                "暂时无法连接图书馆系统，请稍后再试。",
+            ],
+        },
+    )
+}
+
+/// A wrong PIN with `left` tries remaining.
+pub fn wrong_pin(left: u8, language: Language) -> String {
+    match language {
+        Language::English if left == 1 => "Wrong PIN. Please try again (1 try left).".into(),
+        Language::English => format!("Wrong PIN. Please try again ({left} tries left)."),
+        Language::Italian if left == 1 => "PIN errato. Riprova (ancora 1 tentativo).".into(),
+        Language::Italian => format!("PIN errato. Riprova (ancora {left} tentativi)."),
+        Language::Chinese => format!("密码错误，请重试（还可尝试{left}次）。"),
+    }
+}
+
+/// A set with `seen` of `total` parts on the pad.
+pub fn parts_missing(seen: u8, total: u8, language: Language) -> String {
+    match language {
+        Language::English => format!("{seen} of {total} parts on the pad: add the missing ones"),
+        Language::Italian => {
+            format!("{seen} parti su {total} sul piano: aggiungi quelle mancanti")
+        }
+        Language::Chinese => format!("感应区上只有{total}件中的{seen}件：请放上缺少的部分"),
+    }
+}
+
+/// Lent or returned offline: the library system confirms it later.
+pub fn to_be_confirmed(language: Language) -> &'static str {
+    pick(
+        language,
+        [
+            "will be confirmed by the library",
+            "sarà confermato dalla biblioteca",
+            "将由图书馆系统确认",
+        ],
+    )
+}
+
+/// A renewal went through, until `due`.
+pub fn renewed_until(due: &str, language: Language) -> String {
+    match language {
+        Language::English => format!("Renewed until {due}"),
+        Language::Italian => format!("Rinnovato: nuova scadenza {due}"),
+        Language::Chinese => format!("已续借至{due}"),
+    }
+}
+
+/// A renewal was refused and the library system said nothing more.
+pub fn not_renewed(language: Language) -> &'static str {
+    pick(language, ["Not renewed", "Non rinnovato", "未能续借"])
+}
+
+/// The one line of the fines list when the library system gives only a total.
+pub fn fines_owed(language: Language) -> &'static str {
+    pick(
+        language,
+        ["Fines and fees", "Multe e tariffe", "罚款和费用"],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REASONS: [Reason; 14] = [
+        Reason::Ils,
+        Reason::NotForCirculation,
+        Reason::OtherLibrary,
+        Reason::IncompleteSet,
+        Reason::SecurityNotVerified,
+        Reason::Lifted,
+        Reason::UnreadableTag,
+        Reason::NotAnItem,
+        Reason::OfflineRules,
+        Reason::Unknown,
+        Reason::Blocked,
+        Reason::UnknownPatron,
+        Reason::WrongPin,
+        Reason::OfflineDisabled,
+    ];
+
+    #[test]
+    fn every_reason_has_three_different_texts() {
+        for r in REASONS {
+            let texts: Vec<&str> = Language::ALL.iter().map(|l| reason(r, *l)).collect();
+            assert!(texts.iter().all(|t| !t.is_empty()), "{r:?}");
+            assert_ne!(texts[0], texts[1], "{r:?}: Italian is a copy of English");
+            assert_ne!(texts[0], texts[2], "{r:?}: Chinese is a copy of English");
+        }
+    }
+
+    #[test]
+    fn numbers_in_sentences() {
+        assert_eq!(
+            wrong_pin(1, Language::English),
+            "Wrong PIN. Please try again (1 try left)."
+        );
+        assert_eq!(
+            wrong_pin(2, Language::Italian),
+            "PIN errato. Riprova (ancora 2 tentativi)."
+        );
+        assert_eq!(
+            parts_missing(2, 3, Language::Chinese),
+            "感应区上只有3件中的2件：请放上缺少的部分"
+        );
+        assert_eq!(
+            renewed_until("11 dic 2026", Language::Italian),
+            "Rinnovato: nuova scadenza 11 dic 2026"
+        );
+    }
+}
