@@ -263,6 +263,7 @@ pub fn run(settings: Settings, board: Board, data_dir: &Path, fullscreen: bool) 
     }
     if fullscreen {
         window.window().set_fullscreen(true);
+        window.global::<crate::ui::Theme>().set_hide_pointer(true);
     }
     window.run().context("the UI event loop failed")?;
     core.shutdown();
