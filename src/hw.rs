@@ -11,6 +11,8 @@ pub enum HwError {
     Board { board: String, message: String },
     #[error("RFID reader: {0}")]
     Open(String),
+    #[error("barcode scanner: {0}")]
+    Scanner(String),
 }
 
 /// The item reader of a board. For the `sim` reader, `pad` is the simulated pad it reads
@@ -114,4 +116,45 @@ mod tests {
             .expect("no device here");
         assert!(err.to_string().contains("/nonexistent/spidev0.0"), "{err}");
     }
+}
+
+/// The barcode scanner of a board; `None` when it has none, or for the simulated one (the
+/// demo and the headless driver feed codes themselves).
+pub fn open_scanner(
+    board: &Board,
+) -> Result<Option<Box<dyn crate::scan::Scanner + Send>>, HwError> {
+    use crate::board::ScannerKind;
+    let scanner = &board.scanner;
+    match scanner.kind {
+        ScannerKind::None | ScannerKind::Sim => Ok(None),
+        ScannerKind::Evdev => open_wedge(scanner.device.as_deref()).map(Some),
+        ScannerKind::Serial => {
+            let port = scanner.port.as_ref().ok_or_else(|| HwError::Board {
+                board: board.name.clone(),
+                message: "scanner.kind = \"serial\" needs scanner.port".into(),
+            })?;
+            let baud = scanner.baud.unwrap_or(9600);
+            let serial = crate::scan::serial::SerialScanner::open(&port.to_string_lossy(), baud)
+                .map_err(|e| HwError::Scanner(e.to_string()))?;
+            Ok(Some(Box::new(serial)))
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn open_wedge(device: Option<&str>) -> Result<Box<dyn crate::scan::Scanner + Send>, HwError> {
+    use crate::scan::wedge::EvdevWedge;
+    let wedge = match device {
+        None | Some("auto") => EvdevWedge::find(None),
+        Some(path) => EvdevWedge::open(path),
+    }
+    .map_err(|e| HwError::Scanner(e.to_string()))?;
+    Ok(Box::new(wedge))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_wedge(_: Option<&str>) -> Result<Box<dyn crate::scan::Scanner + Send>, HwError> {
+    Err(HwError::Scanner(
+        "keyboard-wedge scanners are read through evdev, on Linux".into(),
+    ))
 }
