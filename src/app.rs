@@ -67,7 +67,7 @@ pub fn start_core(
     board: &Board,
     data_dir: &Path,
     show: impl Fn(ScreenModel) + Send + 'static,
-    on_staff_card: Box<dyn Fn() + Send>,
+    on_staff_card: Box<dyn Fn() + Send + Sync>,
 ) -> Result<Core> {
     let db = data_dir.join(store::DB_FILE);
     let store = StoreHandle::spawn(store::open(&db)?).context("cannot start the store thread")?;
@@ -106,7 +106,8 @@ pub fn start_core(
         Rules::from_settings(settings),
     );
     if reader_fault.is_some() {
-        kiosk.handle(Event::OutOfOrder(reader_fault.clone()));
+        // The effects are only the new screen, which `first_model` below carries.
+        let _ = kiosk.handle(Event::OutOfOrder(reader_fault.clone()));
     }
     let first_model = kiosk.model();
     let shell = Shell::new(
@@ -119,7 +120,8 @@ pub fn start_core(
     let watch = PadWatch {
         staff_cards: settings.staff.cards.clone(),
         on_staff_card,
-        reader_fault: reader_fault.is_some(),
+        reader_fault: reader_fault.clone(),
+        offline_enabled: settings.offline.enabled,
     };
     runtime.spawn(serve_kiosk(kiosk, shell, rx, show, watch));
     let ticks = events.clone();
@@ -153,14 +155,20 @@ const PAD_POLL: Duration = Duration::from_millis(300);
 /// Failed pad reads in a row before the kiosk says it is out of order (about a second).
 const READER_FAILURES: u32 = 3;
 
+/// How long the library system may be unreachable, with offline lending off, before the
+/// kiosk says it is out of order (the link is often down for a moment at start).
+const LINK_GRACE: Duration = Duration::from_secs(10);
+
 /// What the pad loop does besides telling the core: staff cards go to staff mode.
 pub struct PadWatch {
     /// Card numbers that open staff mode instead of a patron session.
     pub staff_cards: Vec<String>,
     /// Called (on the runtime) when a staff card is put on the pad.
-    pub on_staff_card: Box<dyn Fn() + Send>,
-    /// The reader could not be opened at start: reads of the stand-in never clear the fault.
-    pub reader_fault: bool,
+    pub on_staff_card: Box<dyn Fn() + Send + Sync>,
+    /// The reader could not be opened at start: the kiosk stays out of order with this.
+    pub reader_fault: Option<String>,
+    /// Lending and returning go on while the library system is unreachable.
+    pub offline_enabled: bool,
 }
 
 impl PadWatch {
@@ -170,9 +178,73 @@ impl PadWatch {
     }
 }
 
+/// Why the kiosk cannot serve, from the reader and from the link; the core hears the first
+/// of them whenever it changes.
+#[derive(Default)]
+struct Faults {
+    fixed: Option<String>,
+    reader_failures: u32,
+    reader: Option<String>,
+    offline_since: Option<tokio::time::Instant>,
+    link: Option<String>,
+    told: Option<String>,
+}
+
+impl Faults {
+    fn pad_read(&mut self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                self.reader_failures = 0;
+                self.reader = None;
+            }
+            Err(e) => {
+                self.reader_failures = self.reader_failures.saturating_add(1);
+                if self.reader_failures >= READER_FAILURES {
+                    self.reader = Some(format!("RFID reader: {e}"));
+                }
+            }
+        }
+    }
+
+    fn link(&mut self, online: bool, offline_enabled: bool) {
+        if online || offline_enabled {
+            self.offline_since = None;
+            self.link = None;
+            return;
+        }
+        let since = *self
+            .offline_since
+            .get_or_insert_with(tokio::time::Instant::now);
+        if since.elapsed() >= LINK_GRACE {
+            self.link = Some(
+                "ILS link: the library system cannot be reached and offline lending is off".into(),
+            );
+        }
+    }
+
+    /// The fault to tell the core, when it differs from the one it was told last.
+    fn changed(&mut self) -> Option<Option<String>> {
+        let now = self
+            .fixed
+            .clone()
+            .or_else(|| self.reader.clone())
+            .or_else(|| self.link.clone());
+        if now == self.told {
+            return None;
+        }
+        match &now {
+            Some(reason) => tracing::error!("out of order: {reason}"),
+            None => tracing::info!("back in service"),
+        }
+        self.told = now.clone();
+        Some(now)
+    }
+}
+
 /// The kiosk core and its shell on the runtime: events from the UI, the pad polled, the link
-/// watched (the sync runs when it comes back). A reader that keeps failing puts the kiosk out
-/// of order with the reason; the first good read after that puts it back in service.
+/// watched (the sync runs when it comes back). A reader that keeps failing, or a link that
+/// stays down with offline lending off, puts the kiosk out of order with the reason; it comes
+/// back into service by itself once they work again.
 async fn serve_kiosk(
     kiosk: Kiosk,
     shell: Shell,
@@ -184,7 +256,11 @@ async fn serve_kiosk(
         crate::headless::Runner::new(kiosk, shell, Box::new(crate::headless::ShowOnly(show)));
     let mut poll = tokio::time::interval(PAD_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut failures = 0u32;
+    let mut faults = Faults {
+        fixed: watch.reader_fault.clone(),
+        told: watch.reader_fault.clone(),
+        ..Faults::default()
+    };
     let mut staff_on_pad = false;
     loop {
         let step = tokio::select! {
@@ -192,45 +268,48 @@ async fn serve_kiosk(
                 Some(event) => runner.feed(event).await,
                 None => break,
             },
-            _ = poll.tick() => match runner.check_link().await {
-                Err(e) => Err(e),
-                Ok(()) => match runner.shell.read_pad().await {
-                    Ok(mut tags) => {
-                        let mut step = Ok(());
-                        if failures >= READER_FAILURES && !watch.reader_fault {
-                            tracing::info!("the reader works again");
-                            step = runner.feed(Event::OutOfOrder(None)).await;
-                        }
-                        failures = 0;
-                        let before = tags.len();
-                        tags.retain(|t| !watch.is_staff(t));
-                        let staff_now = tags.len() != before;
-                        if staff_now && !staff_on_pad {
-                            (watch.on_staff_card)();
-                        }
-                        staff_on_pad = staff_now;
-                        match step {
-                            Ok(()) => runner.feed(Event::Pad(tags)).await,
-                            Err(e) => Err(e),
-                        }
-                    }
-                    Err(e) => {
-                        failures = failures.saturating_add(1);
-                        if failures == READER_FAILURES {
-                            tracing::error!("the reader fails: {e}");
-                            runner
-                                .feed(Event::OutOfOrder(Some(format!("RFID reader: {e}"))))
-                                .await
-                        } else {
-                            Err(e.into())
-                        }
-                    }
-                },
-            },
+            _ = poll.tick() => {
+                poll_once(&mut runner, &watch, &mut faults, &mut staff_on_pad).await
+            }
         };
         if let Err(e) = step {
             tracing::warn!("kiosk step failed: {e:#}");
         }
+    }
+}
+
+/// One look at the link and the pad.
+async fn poll_once(
+    runner: &mut crate::headless::Runner,
+    watch: &PadWatch,
+    faults: &mut Faults,
+    staff_on_pad: &mut bool,
+) -> Result<()> {
+    runner.check_link().await?;
+    faults.link(runner.online, watch.offline_enabled);
+    let tags = match runner.shell.read_pad().await {
+        Ok(mut tags) => {
+            faults.pad_read(Ok(()));
+            let before = tags.len();
+            tags.retain(|t| !watch.is_staff(t));
+            let staff_now = tags.len() != before;
+            if staff_now && !*staff_on_pad {
+                (watch.on_staff_card)();
+            }
+            *staff_on_pad = staff_now;
+            Some(tags)
+        }
+        Err(e) => {
+            faults.pad_read(Err(e.to_string()));
+            None
+        }
+    };
+    if let Some(fault) = faults.changed() {
+        runner.feed(Event::OutOfOrder(fault)).await?;
+    }
+    match tags {
+        Some(tags) => runner.feed(Event::Pad(tags)).await,
+        None => Ok(()),
     }
 }
 
@@ -273,4 +352,49 @@ pub fn run(settings: Settings, board: Board, data_dir: &Path, fullscreen: bool) 
 #[cfg(not(feature = "gui"))]
 pub fn run(_settings: Settings, _board: Board, _data_dir: &Path, _fullscreen: bool) -> Result<()> {
     anyhow::bail!("this build has no window (built without the `gui` feature)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_reader_is_out_of_order_after_three_reads_and_back_after_one() {
+        let mut f = Faults::default();
+        f.pad_read(Err("no answer".into()));
+        f.pad_read(Err("no answer".into()));
+        assert_eq!(f.changed(), None, "two failures are a hiccup");
+        f.pad_read(Err("no answer".into()));
+        assert_eq!(f.changed(), Some(Some("RFID reader: no answer".into())));
+        assert_eq!(f.changed(), None, "told once");
+        f.pad_read(Ok(()));
+        assert_eq!(f.changed(), Some(None));
+    }
+
+    #[test]
+    fn a_reader_missing_at_start_is_never_cleared_by_reads() {
+        let mut f = Faults {
+            fixed: Some("RFID reader: /dev/spidev0.0: no such file".into()),
+            told: Some("RFID reader: /dev/spidev0.0: no such file".into()),
+            ..Faults::default()
+        };
+        f.pad_read(Ok(()));
+        f.link(true, true);
+        assert_eq!(f.changed(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_link_down_is_a_fault_only_without_offline_lending_and_after_a_grace() {
+        let mut f = Faults::default();
+        f.link(false, true);
+        assert_eq!(f.changed(), None, "offline lending on: the kiosk serves");
+        f.link(false, false);
+        assert_eq!(f.changed(), None, "not yet");
+        tokio::time::advance(LINK_GRACE).await;
+        f.link(false, false);
+        let told = f.changed().expect("a change");
+        assert!(told.is_some_and(|r| r.starts_with("ILS link")));
+        f.link(true, false);
+        assert_eq!(f.changed(), Some(None));
+    }
 }

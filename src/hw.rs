@@ -84,40 +84,6 @@ fn open_serial(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::rfid::tag::DataModel;
-
-    #[test]
-    fn sim_board_reads_the_pad() {
-        let board = Board::load("sim").expect("sim");
-        let pad = SimPad::new();
-        pad.place_item(
-            [1, 2, 3, 4, 5, 6, 4, 0xE0],
-            "31234000012345",
-            Some("IT-RM0001"),
-            DataModel::Iso28560_3,
-        )
-        .expect("tag");
-        let mut reader = open_tag_reader(&board, &pad).expect("reader");
-        let uids = reader.inventory().expect("inventory");
-        assert_eq!(uids.len(), 1);
-    }
-
-    #[test]
-    fn real_reader_without_its_device_is_a_clear_error() {
-        let mut board = Board::load("rpi4-pn5180").expect("pi");
-        if let Some(pins) = board.rfid.pn5180.as_mut() {
-            pins.spidev = "/nonexistent/spidev0.0".into();
-        }
-        let err = open_tag_reader(&board, &SimPad::new())
-            .err()
-            .expect("no device here");
-        assert!(err.to_string().contains("/nonexistent/spidev0.0"), "{err}");
-    }
-}
-
 /// The barcode scanner of a board; `None` when it has none, or for the simulated one (the
 /// demo and the headless driver feed codes themselves).
 pub fn open_scanner(
@@ -157,4 +123,38 @@ fn open_wedge(_: Option<&str>) -> Result<Box<dyn crate::scan::Scanner + Send>, H
     Err(HwError::Scanner(
         "keyboard-wedge scanners are read through evdev, on Linux".into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rfid::tag::DataModel;
+
+    #[test]
+    fn sim_board_reads_the_pad() {
+        let board = Board::load("sim").expect("sim");
+        let pad = SimPad::new();
+        pad.place_item(
+            [1, 2, 3, 4, 5, 6, 4, 0xE0],
+            "31234000012345",
+            Some("IT-RM0001"),
+            DataModel::Iso28560_3,
+        )
+        .expect("tag");
+        let mut reader = open_tag_reader(&board, &pad).expect("reader");
+        let uids = reader.inventory().expect("inventory");
+        assert_eq!(uids.len(), 1);
+    }
+
+    #[test]
+    fn real_reader_without_its_device_is_a_clear_error() {
+        let mut board = Board::load("rpi4-pn5180").expect("pi");
+        if let Some(pins) = board.rfid.pn5180.as_mut() {
+            pins.spidev = "/nonexistent/spidev0.0".into();
+        }
+        let err = open_tag_reader(&board, &SimPad::new())
+            .err()
+            .expect("no device here");
+        assert!(err.to_string().contains("/nonexistent/spidev0.0"), "{err}");
+    }
 }
