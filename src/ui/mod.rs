@@ -10,6 +10,7 @@ pub mod demo;
 pub mod format;
 pub mod screenshot;
 pub mod sound;
+pub mod staff;
 
 #[allow(clippy::unwrap_used, clippy::all)]
 mod generated {

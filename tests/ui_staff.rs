@@ -1,0 +1,251 @@
+//! Staff mode driven headless by accessible label, against the in-process demo ILS, the
+//! simulated pad and a journal in a temporary directory. One test function per file: Slint's
+//! testing platform is process-wide.
+#![cfg(feature = "gui")]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use i_slint_backend_testing::{ElementHandle, mock_elapsed_time};
+use selfcheck::config::{Settings, hash_pin};
+use selfcheck::kiosk::Event;
+use selfcheck::rfid::sim::SimPad;
+use selfcheck::rfid::{DataModel, Iso15693Reader};
+use selfcheck::shell::SharedReader;
+use selfcheck::store::{self, StoreHandle};
+use selfcheck::ui::staff::{self, StaffContext, StaffMode};
+use selfcheck::ui::{
+    AppWindow, DiagnosticsAdapter, KioskAdapter, SettingsAdapter, StaffAdapter, install_helpers,
+};
+use slint::{ComponentHandle, Model};
+
+const TIMEOUT_SECS: u32 = 20;
+
+fn labelled(window: &AppWindow, label: &str) -> Vec<ElementHandle> {
+    ElementHandle::find_by_accessible_label(window, label).collect()
+}
+
+fn one(window: &AppWindow, label: &str) -> ElementHandle {
+    let found = labelled(window, label);
+    assert_eq!(found.len(), 1, "exactly one element labelled {label:?}");
+    found.into_iter().next().expect("one")
+}
+
+fn press(window: &AppWindow, label: &str) {
+    one(window, label).invoke_accessible_default_action();
+}
+
+fn screen(window: &AppWindow) -> String {
+    window.global::<KioskAdapter>().get_screen().to_string()
+}
+
+/// Run the UI event loop (background results arrive through it) until `done` holds.
+fn pump_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        })
+        .expect("event loop queue");
+        slint::run_event_loop().expect("event loop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn type_pin(window: &AppWindow, pin: &str) {
+    for key in pin.chars() {
+        press(window, &key.to_string());
+    }
+    press(window, "OK");
+}
+
+fn field_error(window: &AppWindow, key: &str) -> String {
+    let fields = window.global::<SettingsAdapter>().get_fields();
+    fields
+        .iter()
+        .find(|f| f.key == key)
+        .map(|f| f.error.to_string())
+        .expect("field on the page")
+}
+
+#[test]
+fn staff_mode_pin_settings_leave_timeout_and_card() {
+    i_slint_backend_testing::init_integration_test_with_mock_time();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = StoreHandle::spawn(store::open(&dir.path().join(store::DB_FILE)).expect("db"))
+        .expect("store");
+
+    let mut settings = Settings::default();
+    settings.staff.pin_hash = hash_pin("4711").expect("hash");
+    settings.staff.cards = vec!["STAFF-0001".into()];
+    settings.staff.timeout_secs = TIMEOUT_SECS;
+    let link = rt
+        .block_on(selfcheck::headless::connect_ils(&settings, true))
+        .expect("demo ILS");
+    let pad = SimPad::new();
+    pad.place_item(
+        [0xE0, 0x04, 0x01, 0x50, 0, 0, 0, 1],
+        "31000000000017",
+        None,
+        DataModel::Iso28560_3,
+    )
+    .expect("tag");
+    let reader: SharedReader = Arc::new(Mutex::new(Box::new(Iso15693Reader::new(pad.clone()))));
+    let (events, mut core) = tokio::sync::mpsc::channel(16);
+
+    let window = AppWindow::new().expect("window");
+    install_helpers(&window);
+    let mode: StaffMode = staff::connect(
+        &window,
+        StaffContext {
+            settings: settings.clone(),
+            settings_path: None,
+            data_dir: dir.path().to_path_buf(),
+            board: "sim".into(),
+            store,
+            sip2: link.sip2.clone(),
+            reader,
+            runtime: rt.handle().clone(),
+            events,
+        },
+    );
+    assert!(staff::is_staff_card(&settings, "STAFF-0001"));
+    assert!(!staff::is_staff_card(&settings, "21000000000001"));
+
+    // The hidden staff button: the PIN screen, and the patron session ends.
+    assert_eq!(screen(&window), "welcome");
+    press(&window, "Staff");
+    assert_eq!(screen(&window), "staff-pin");
+    assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
+    assert!(mode.is_active());
+    one(&window, "Staff PIN");
+
+    // A wrong PIN: cleared, and a message with the tries left.
+    let staff_adapter = window.global::<StaffAdapter>();
+    type_pin(&window, "1234");
+    assert_eq!(staff_adapter.get_pin(), "", "the typed PIN is cleared");
+    pump_until("the wrong-PIN message", || {
+        !staff_adapter.get_pin_error().is_empty()
+    });
+    assert_eq!(staff_adapter.get_pin_error(), "Wrong PIN: 4 tries left.");
+    one(&window, "Wrong PIN: 4 tries left.");
+    assert_eq!(screen(&window), "staff-pin");
+
+    // The right PIN: the status page.
+    type_pin(&window, "4711");
+    pump_until("the staff pages", || screen(&window) == "staff");
+    assert_eq!(staff_adapter.get_page(), "status");
+    assert_eq!(staff_adapter.get_pin_error(), "");
+    one(&window, "Staff mode");
+    assert_eq!(staff_adapter.get_terminal_id(), "kiosk-01");
+    pump_until("the reader and link state", || {
+        mock_elapsed_time(2_000);
+        staff_adapter.get_reader_text().contains("1 tags") && staff_adapter.get_link_ok()
+    });
+    assert!(staff_adapter.get_reader_ok());
+    assert_eq!(staff_adapter.get_queue_length(), 0);
+    let versions: Vec<String> = staff_adapter
+        .get_versions()
+        .iter()
+        .map(|v| format!("{}={}", v.name, v.value))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            format!("selfcheck={}", env!("CARGO_PKG_VERSION")),
+            "Slint=1.18.1".into(),
+            "Board=sim".into()
+        ]
+    );
+
+    // Reader page: the tag on the pad, decoded.
+    press(&window, "Reader");
+    assert_eq!(staff_adapter.get_page(), "reader");
+    let diagnostics = window.global::<DiagnosticsAdapter>();
+    pump_until("the live inventory", || {
+        mock_elapsed_time(500);
+        diagnostics.get_tags().row_count() == 1
+    });
+    let tag = diagnostics.get_tags().row_data(0).expect("row");
+    assert_eq!(tag.uid, "E004015000000001");
+    assert_eq!(tag.item_id, "31000000000017");
+    assert_eq!(tag.model, "ISO 28560-3");
+
+    // SIP2 page: an SC status round trip.
+    press(&window, "SIP2 test");
+    press(&window, "Run the SIP2 test");
+    pump_until("the SIP2 test", || !diagnostics.get_sip2_busy());
+    assert!(
+        diagnostics.get_sip2_ok(),
+        "{}",
+        diagnostics.get_sip2_result()
+    );
+    assert!(diagnostics.get_sip2_result().starts_with("99/98 in "));
+
+    // Settings: an invalid value is shown at its key and refused.
+    press(&window, "Settings");
+    assert_eq!(staff_adapter.get_page(), "settings");
+    let settings_adapter = window.global::<SettingsAdapter>();
+    one(&window, "Library system (host:port)").set_accessible_value("ils.example.org");
+    assert_eq!(
+        field_error(&window, "ils.server"),
+        "\"ils.example.org\" is not HOST:PORT"
+    );
+    one(
+        &window,
+        "Library system (host:port): \"ils.example.org\" is not HOST:PORT",
+    );
+    assert!(settings_adapter.get_dirty());
+    press(&window, "Save");
+    assert_eq!(settings_adapter.get_status(), "1 problem: not saved.");
+    let file = dir.path().join(staff::SETTINGS_FILE);
+    assert!(!file.exists());
+
+    // A valid edit is saved to a new file in the data directory, which parses back.
+    one(&window, "Library system (host:port)").set_accessible_value("demo");
+    assert_eq!(field_error(&window, "ils.server"), "");
+    one(&window, "Location code").set_accessible_value("B7-LOBBY");
+    press(&window, "Save");
+    let status = settings_adapter.get_status().to_string();
+    assert!(status.starts_with("Saved to the new file "), "{status}");
+    assert!(status.contains(&file.display().to_string()), "{status}");
+    let saved = Settings::load(&file).expect("saved file parses back");
+    assert_eq!(saved.terminal.location, "B7-LOBBY");
+    assert_eq!(saved.staff.pin_hash, settings.staff.pin_hash);
+    assert!(!settings_adapter.get_dirty());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the settings file is private");
+    }
+
+    // Leave: the patron screens, and the core re-sends its model.
+    press(&window, "Leave staff mode");
+    assert_eq!(screen(&window), "welcome");
+    assert!(!mode.is_active());
+    assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
+
+    // A staff card opens the staff pages without a PIN; touches keep them up, the timeout
+    // closes them.
+    mode.open_with_card();
+    assert_eq!(screen(&window), "staff");
+    assert_eq!(staff_adapter.get_page(), "status");
+    assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
+    let half = u64::from(TIMEOUT_SECS) * 500;
+    mock_elapsed_time(half + 1_000);
+    mode.touch();
+    mock_elapsed_time(half + 1_000);
+    assert_eq!(screen(&window), "staff", "a touch restarted the timer");
+    mock_elapsed_time(half);
+    assert_eq!(screen(&window), "welcome");
+    assert!(!mode.is_active());
+    assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
+    assert!(mode.exit_request().is_none());
+}
