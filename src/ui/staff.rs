@@ -1153,38 +1153,43 @@ impl Editor {
     }
 }
 
-/// The settings file's text with every field that differs from `saved` set to its value in
-/// `candidate`; the file's other keys stay as they are.
+/// The settings file's text with every key whose value in `candidate` differs from `saved`
+/// set; the file's other keys stay as they are. A new file starts from the built-in defaults,
+/// so it also keeps what the settings in force changed from them (the staff PIN hash...).
 fn settings_text(path: &Path, candidate: &Settings, saved: &Settings) -> Result<String, SaveError> {
     let io = |e: String| SaveError::Io(e);
-    let mut file: toml::Table = match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .parse()
-            .map_err(|e: toml::de::Error| io(format!("{}: {}", path.display(), e.message())))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+    let (mut file, base) = match std::fs::read_to_string(path) {
+        Ok(text) => (
+            text.parse::<toml::Table>()
+                .map_err(|e| io(format!("{}: {}", path.display(), e.message())))?,
+            saved.clone(),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (toml::Table::new(), Settings::default())
+        }
         Err(e) => return Err(io(format!("{}: {e}", path.display()))),
     };
     let new = toml::Table::try_from(candidate).map_err(|e| io(e.to_string()))?;
-    let old = toml::Table::try_from(saved).map_err(|e| io(e.to_string()))?;
-    for (key, _) in FIELDS {
-        let Some((section, name)) = key.split_once('.') else {
+    let old = toml::Table::try_from(&base).map_err(|e| io(e.to_string()))?;
+    for (section, values) in &new {
+        let Some(values) = values.as_table() else {
             continue;
         };
-        let value = new.get(section).and_then(|t| t.get(name));
-        if value == old.get(section).and_then(|t| t.get(name)) {
-            continue;
+        for (name, value) in values {
+            if old.get(section).and_then(|t| t.get(name)) == Some(value) {
+                continue;
+            }
+            let table = file
+                .entry(section.as_str())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let Some(table) = table.as_table_mut() else {
+                return Err(io(format!(
+                    "[{section}] in {} is not a table",
+                    path.display()
+                )));
+            };
+            table.insert(name.clone(), value.clone());
         }
-        let Some(value) = value else { continue };
-        let table = file
-            .entry(section)
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        let Some(table) = table.as_table_mut() else {
-            return Err(io(format!(
-                "[{section}] in {} is not a table",
-                path.display()
-            )));
-        };
-        table.insert(name.to_string(), value.clone());
     }
     toml::to_string(&file).map_err(|e| io(e.to_string()))
 }
@@ -1331,6 +1336,24 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_new_file_keeps_what_the_settings_in_force_changed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("etc").join("c.toml");
+        let mut s = Settings::default();
+        s.staff.pin_hash = crate::config::hash_pin("4711").expect("hash");
+        s.staff.cards = vec!["S-1".into()];
+        let mut e = Editor::new(s.clone());
+        e.edit("terminal.location", "B7-LOBBY");
+        let written = e.save(&path).expect("saved");
+        let back = Settings::load(&path).expect("parses back");
+        assert_eq!(written, back);
+        assert_eq!(back.staff, s.staff);
+        assert_eq!(back.terminal.location, "B7-LOBBY");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("[telemetry]"), "only what differs: {text}");
     }
 
     #[test]
