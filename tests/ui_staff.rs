@@ -12,10 +12,12 @@ use selfcheck::kiosk::Event;
 use selfcheck::rfid::sim::SimPad;
 use selfcheck::rfid::{DataModel, Iso15693Reader};
 use selfcheck::shell::SharedReader;
+use selfcheck::store::journal::{self, Action, NewEntry, State};
 use selfcheck::store::{self, StoreHandle};
 use selfcheck::ui::staff::{self, StaffContext, StaffMode};
 use selfcheck::ui::{
-    AppWindow, DiagnosticsAdapter, KioskAdapter, SettingsAdapter, StaffAdapter, install_helpers,
+    AppWindow, DiagnosticsAdapter, KioskAdapter, QueueAdapter, SettingsAdapter, StaffAdapter,
+    install_helpers,
 };
 use slint::{ComponentHandle, Model};
 
@@ -121,7 +123,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
             settings_path: None,
             data_dir: dir.path().to_path_buf(),
             board: "sim".into(),
-            store,
+            store: store.clone(),
             sip2: link.sip2.clone(),
             reader,
             runtime: rt.handle().clone(),
@@ -200,6 +202,41 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
         diagnostics.get_sip2_result()
     );
     assert!(diagnostics.get_sip2_result().starts_with("99/98 in "));
+
+    // Queue page: the journal's open rows with the patron masked; "Send now" replays them.
+    store
+        .call_blocking(|c| {
+            journal::record(
+                c,
+                &NewEntry {
+                    action: Action::Checkout,
+                    patron_id: Some("21000000004821"),
+                    item_id: Some("31000000000017"),
+                    state: State::Queued,
+                    transaction_at: "20261127    100200",
+                    due_at: None,
+                },
+            )
+            .map(|_| ())
+        })
+        .expect("a queued row");
+    tab(&window, "Queue");
+    let queue = window.global::<QueueAdapter>();
+    pump_until("the queue rows", || {
+        mock_elapsed_time(2_000);
+        queue.get_rows().row_count() == 1
+    });
+    let row = queue.get_rows().row_data(0).expect("row");
+    assert_eq!(row.patron, "••••4821");
+    assert_eq!(row.action, "Checkout");
+    assert_eq!(row.state, "queued");
+    assert_eq!(row.when, "2026-11-27 10:02");
+    press(&window, "Send now");
+    pump_until("the sync", || {
+        !queue.get_syncing() && !queue.get_result().is_empty()
+    });
+    let result = queue.get_result().to_string();
+    assert!(result.starts_with("Sent: "), "{result}");
 
     // Settings: an invalid value is shown at its key and refused.
     tab(&window, "Settings");

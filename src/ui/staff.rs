@@ -206,6 +206,7 @@ impl StaffMode {
         if !self.is_active() {
             self.begin();
         }
+        self.touch();
         self.enter();
     }
 
@@ -323,6 +324,7 @@ impl StaffMode {
             w.global::<DiagnosticsAdapter>().set_tags(model(Vec::new()));
             w.global::<DiagnosticsAdapter>()
                 .set_sip2_result(SharedString::new());
+            w.global::<QueueAdapter>().set_result(SharedString::new());
         });
         let saved = self.inner.editor.borrow().saved.clone();
         self.reset_editor(saved, "");
@@ -727,13 +729,35 @@ impl StaffMode {
             .spawn(async move { crate::sync::run(&sip2, &store, |_, _| {}).await });
         let m = self.clone();
         self.on_ui(async move {
-            match job.await {
-                Ok(Ok(report)) => tracing::info!(?report, "staff ran the sync"),
-                Ok(Err(e)) => tracing::warn!("sync failed: {e}"),
-                Err(e) => tracing::warn!("sync task failed: {e}"),
-            }
+            let outcome = match job.await {
+                Ok(Ok(report)) => {
+                    tracing::info!(?report, "staff ran the sync");
+                    Ok(report)
+                }
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
             m.inner.syncing.set(false);
-            m.with_window(|w| w.global::<QueueAdapter>().set_syncing(false));
+            m.with_window(|w| {
+                let queue = w.global::<QueueAdapter>();
+                queue.set_syncing(false);
+                queue.set_result(match outcome {
+                    Ok(crate::sync::Report {
+                        stopped: Some(reason),
+                        ..
+                    }) => queue.invoke_sync_stopped(reason.into()),
+                    Ok(r) => queue.invoke_sync_report(
+                        clamp_i32(r.done),
+                        clamp_i32(r.already_done),
+                        clamp_i32(r.conflicts),
+                        clamp_i32(r.remaining),
+                    ),
+                    Err(e) => {
+                        tracing::warn!("sync failed: {e}");
+                        queue.invoke_sync_stopped(e.into())
+                    }
+                });
+            });
             m.refresh_queue();
         });
     }
