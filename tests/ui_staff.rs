@@ -116,20 +116,18 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
 
     let window = AppWindow::new().expect("window");
     install_helpers(&window);
-    let mode: StaffMode = staff::connect(
-        &window,
-        StaffContext {
-            settings: settings.clone(),
-            settings_path: None,
-            data_dir: dir.path().to_path_buf(),
-            board: "sim".into(),
-            store: store.clone(),
-            sip2: link.sip2.clone(),
-            reader,
-            runtime: rt.handle().clone(),
-            events,
-        },
-    );
+    let ctx = StaffContext {
+        settings: settings.clone(),
+        settings_path: None,
+        data_dir: dir.path().to_path_buf(),
+        board: "sim".into(),
+        store: store.clone(),
+        sip2: link.sip2.clone(),
+        reader,
+        runtime: rt.handle().clone(),
+        events,
+    };
+    let mode: StaffMode = staff::connect(&window, ctx.clone());
     assert!(staff::is_staff_card(&settings, "STAFF-0001"));
     assert!(!staff::is_staff_card(&settings, "21000000000001"));
 
@@ -145,6 +143,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     let staff_adapter = window.global::<StaffAdapter>();
     type_pin(&window, "1234");
     assert_eq!(staff_adapter.get_pin(), "", "the typed PIN is cleared");
+    assert!(staff_adapter.get_pin_busy(), "checking");
     pump_until("the wrong-PIN message", || {
         !staff_adapter.get_pin_error().is_empty()
     });
@@ -298,4 +297,23 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     assert!(!mode.is_active());
     assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
     assert!(mode.exit_request().is_none());
+
+    // Without a PIN hash the PIN screen says how staff mode can be opened.
+    let other = AppWindow::new().expect("window");
+    install_helpers(&other);
+    let mut no_pin = settings.clone();
+    no_pin.staff.pin_hash.clear();
+    let _other_mode = staff::connect(
+        &other,
+        StaffContext {
+            settings: no_pin,
+            ..ctx
+        },
+    );
+    press(&other, "Staff");
+    let hint = "No staff PIN is set: set one with “selfcheck config hash-pin” or use a staff card.";
+    assert_eq!(other.global::<StaffAdapter>().get_pin_error(), hint);
+    type_pin(&other, "4711");
+    assert_eq!(other.global::<StaffAdapter>().get_pin_error(), hint);
+    assert_eq!(screen(&other), "staff-pin");
 }

@@ -274,7 +274,7 @@ impl StaffMode {
         if hash.is_empty() || locked.is_some() {
             return;
         }
-        self.inner.pin_busy.set(true);
+        self.set_pin_busy(true);
         let pin = pin.to_string();
         let job = self
             .inner
@@ -284,7 +284,7 @@ impl StaffMode {
         let m = self.clone();
         self.on_ui(async move {
             let ok = job.await.unwrap_or(false);
-            m.inner.pin_busy.set(false);
+            m.set_pin_busy(false);
             if !m.is_active() {
                 return;
             }
@@ -312,8 +312,13 @@ impl StaffMode {
     }
 
     /// Into the staff pages (after the PIN or a staff card).
+    fn set_pin_busy(&self, busy: bool) {
+        self.inner.pin_busy.set(busy);
+        self.with_window(|w| w.global::<StaffAdapter>().set_pin_busy(busy));
+    }
+
     fn enter(&self) {
-        self.inner.pin_busy.set(false);
+        self.set_pin_busy(false);
         self.with_window(|w| {
             let staff = w.global::<StaffAdapter>();
             staff.set_pin(SharedString::new());
