@@ -1025,6 +1025,81 @@ mod tests {
     }
 
     #[test]
+    fn link_lines_for_staff() {
+        let mut s = Settings::default();
+        let acs = crate::sip2::AcsStatus {
+            online_status: true,
+            institution_id: "DEMO".into(),
+            ..Default::default()
+        };
+        let online = LinkState::Online {
+            acs: Box::new(acs.clone()),
+        };
+        let now = SystemTime::now();
+        assert_eq!(
+            describe_link(&online, &s, now),
+            (true, "connected to the in-process demo ILS: DEMO".into())
+        );
+        s.ils.server = "ils.example.org:6001".into();
+        s.ils.tls = true;
+        let offline = LinkState::Offline {
+            since: now - Duration::from_secs(90),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(
+            describe_link(&offline, &s, now),
+            (
+                false,
+                "no link to ils.example.org:6001 (TLS) for 90 s: connection refused".into()
+            )
+        );
+        let (ok, text) =
+            describe_status_answer(&Message::AcsStatus(acs), Duration::from_millis(42));
+        assert!(ok);
+        assert!(
+            text.starts_with("99/98 in 42 ms: online; checkout refused"),
+            "{text}"
+        );
+        let (ok, text) = describe_status_answer(
+            &Message::ScStatus(ScStatus::default()),
+            Duration::from_millis(3),
+        );
+        assert!(!ok);
+        assert!(text.contains("with 99"), "{text}");
+    }
+
+    #[test]
+    fn tag_rows() {
+        let uid = crate::rfid::tag::parse_uid("E004015000000001").expect("uid");
+        let record = crate::rfid::ItemRecord::new(
+            crate::rfid::DataModel::Iso28560_2,
+            crate::rfid::TypeOfUsage::Circulating,
+            "CN-2024-000871",
+        );
+        let row = tag_row(&LibraryTag {
+            uid,
+            afi: Some(0xC2),
+            dsfid: Some(0x06),
+            eas: Some(false),
+            data: TagData::Decoded(record),
+        });
+        assert_eq!(row.uid, "E004015000000001");
+        assert_eq!(row.item_id, "CN-2024-000871");
+        assert_eq!(row.afi, "C2");
+        assert_eq!(row.eas, "off");
+        assert_eq!(row.model, "ISO 28560-2");
+        let blank = tag_row(&LibraryTag {
+            uid,
+            afi: None,
+            dsfid: None,
+            eas: None,
+            data: TagData::Blank,
+        });
+        assert_eq!((blank.afi.as_str(), blank.eas.as_str()), ("–", "–"));
+        assert_eq!(blank.model, "blank");
+    }
+
+    #[test]
     fn whole_seconds_round_up() {
         assert_eq!(whole_seconds(Duration::from_millis(59_001)), 60);
         assert_eq!(whole_seconds(Duration::from_secs(60)), 60);
