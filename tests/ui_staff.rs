@@ -3,10 +3,12 @@
 //! testing platform is process-wide.
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use i_slint_backend_testing::ElementHandle;
+use common::ui::{labelled, one, press};
 use selfcheck::config::{Settings, hash_pin};
 use selfcheck::kiosk::Event;
 use selfcheck::rfid::sim::SimPad;
@@ -25,20 +27,6 @@ const TIMEOUT_SECS: u32 = 20;
 
 fn mock_elapsed_time(ms: u64) {
     i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(ms));
-}
-
-fn labelled(window: &AppWindow, label: &str) -> Vec<ElementHandle> {
-    ElementHandle::find_by_accessible_label(window, label).collect()
-}
-
-fn one(window: &AppWindow, label: &str) -> ElementHandle {
-    let found = labelled(window, label);
-    assert_eq!(found.len(), 1, "exactly one element labelled {label:?}");
-    found.into_iter().next().expect("one")
-}
-
-fn press(window: &AppWindow, label: &str) {
-    one(window, label).invoke_accessible_default_action();
 }
 
 /// A staff tab; "Reader" also names a line of the status page, whose default action is none.
