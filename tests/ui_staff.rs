@@ -271,8 +271,10 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
 
     // A staff card opens the staff pages without a PIN; touches keep them up, the timeout
     // closes them.
-    mode.open_with_card();
-    assert_eq!(screen(&window), "staff");
+    staff::card_presented(&window.as_weak());
+    pump_until("the staff pages after a staff card", || {
+        screen(&window) == "staff"
+    });
     assert_eq!(staff_adapter.get_page(), "status");
     assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
     let half = u64::from(TIMEOUT_SECS) * 500;

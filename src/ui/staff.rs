@@ -82,6 +82,16 @@ pub fn is_staff_card(settings: &Settings, id: &str) -> bool {
     !id.is_empty() && settings.staff.cards.iter().any(|c| c.trim() == id)
 }
 
+/// A staff card was presented: open the staff pages from any thread (the pad and the scanner
+/// are read on the runtime). Does nothing once the window is gone.
+pub fn card_presented(window: &slint::Weak<AppWindow>) {
+    let queued =
+        window.upgrade_in_event_loop(|w| w.global::<StaffAdapter>().invoke_card_presented());
+    if queued.is_err() {
+        tracing::debug!("staff card ignored: the UI event loop has ended");
+    }
+}
+
 /// Staff mode on one window. Cheap to clone; UI thread only.
 #[derive(Clone)]
 pub struct StaffMode {
@@ -149,6 +159,8 @@ impl StaffMode {
         let staff = window.global::<StaffAdapter>();
         let m = self.clone();
         staff.on_submit_pin(move |pin| m.submit_pin(pin.as_str()));
+        let m = self.clone();
+        staff.on_card_presented(move || m.open_with_card());
         let m = self.clone();
         staff.on_open_page(move |page| m.open_page(page.as_str()));
         let m = self.clone();
