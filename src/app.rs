@@ -313,11 +313,32 @@ async fn poll_once(
     }
 }
 
-/// Run the kiosk with its window until the window is closed.
+/// The exit status that asks the service manager for a fresh start (the systemd unit has
+/// `RestartForceExitStatus=75`; 75 is EX_TEMPFAIL).
+pub const RESTART_EXIT_CODE: u8 = 75;
+
+/// How `selfcheck run` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The window was closed, or staff chose Exit.
+    Closed,
+    /// Staff chose Restart: exit with [`RESTART_EXIT_CODE`] for the service manager.
+    Restart,
+}
+
+/// Run the kiosk with its window until the window is closed. `settings_path` is the file the
+/// settings came from (`None`: built-in defaults), which staff mode's editor saves to.
 #[cfg(feature = "gui")]
-pub fn run(settings: Settings, board: Board, data_dir: &Path, fullscreen: bool) -> Result<()> {
+pub fn run(
+    settings: Settings,
+    settings_path: Option<std::path::PathBuf>,
+    board: Board,
+    data_dir: &Path,
+    fullscreen: bool,
+) -> Result<Ended> {
     use slint::ComponentHandle;
 
+    use crate::ui::staff::{self, ExitRequest, StaffContext};
     use crate::ui::{AppWindow, KioskAdapter, bridge};
 
     tracing::debug!(?board, "board");
@@ -328,15 +349,43 @@ pub fn run(settings: Settings, board: Board, data_dir: &Path, fullscreen: bool) 
         .global::<KioskAdapter>()
         .set_library_name(settings.terminal.library_name.clone().into());
     let ui = bridge::Bridge::new(&window);
+    let for_cards = window.as_weak();
     let core = start_core(
         &settings,
         &board,
         data_dir,
         move |model| ui.show(model),
-        Box::new(|| {}),
+        Box::new(move || staff::card_presented(&for_cards)),
     )?;
     bridge::write_model(&window, &core.first_model);
-    bridge::connect(&window, core.events.clone());
+    let staff = staff::connect(
+        &window,
+        StaffContext {
+            settings: settings.clone(),
+            settings_path,
+            data_dir: data_dir.to_path_buf(),
+            board: board.name.clone(),
+            store: core.store.clone(),
+            sip2: core.sip2.clone(),
+            reader: core.reader.clone(),
+            runtime: core.runtime.handle().clone(),
+            events: core.events.clone(),
+        },
+    );
+    let toucher = staff.clone();
+    let for_typed = window.as_weak();
+    bridge::connect_with(
+        &window,
+        core.events.clone(),
+        move || toucher.touch(),
+        move |number| {
+            let staff_card = staff::is_staff_card(&settings, number);
+            if staff_card {
+                staff::card_presented(&for_typed);
+            }
+            staff_card
+        },
+    );
     if core.simulated {
         crate::ui::demo_pad::connect(&window, core.pad.clone());
     }
@@ -346,11 +395,20 @@ pub fn run(settings: Settings, board: Board, data_dir: &Path, fullscreen: bool) 
     }
     window.run().context("the UI event loop failed")?;
     core.shutdown();
-    Ok(())
+    Ok(match staff.exit_request() {
+        Some(ExitRequest::Restart) => Ended::Restart,
+        Some(ExitRequest::Quit) | None => Ended::Closed,
+    })
 }
 
 #[cfg(not(feature = "gui"))]
-pub fn run(_settings: Settings, _board: Board, _data_dir: &Path, _fullscreen: bool) -> Result<()> {
+pub fn run(
+    _settings: Settings,
+    _settings_path: Option<std::path::PathBuf>,
+    _board: Board,
+    _data_dir: &Path,
+    _fullscreen: bool,
+) -> Result<Ended> {
     anyhow::bail!("this build has no window (built without the `gui` feature)")
 }
 

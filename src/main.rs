@@ -331,9 +331,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {
-            let (settings, source) = load_settings(&cli.global)?;
-            let board = Board::load(&cli.global.board)?;
             let data_dir = data_dir(cli.global.data_dir.as_deref())?;
+            let (settings, source) = load_settings_or_saved(&cli.global, &data_dir)?;
+            let board = Board::load(&cli.global.board)?;
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
                 settings = %source,
@@ -342,8 +342,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 "starting"
             );
             let fullscreen = args.fullscreen || board.name != "sim";
-            selfcheck::app::run(settings, board, &data_dir, fullscreen)?;
-            Ok(ExitCode::SUCCESS)
+            let path = match source {
+                Source::File(path) => Some(path),
+                Source::BuiltIn => None,
+            };
+            match selfcheck::app::run(settings, path, board, &data_dir, fullscreen)? {
+                selfcheck::app::Ended::Closed => Ok(ExitCode::SUCCESS),
+                selfcheck::app::Ended::Restart => {
+                    tracing::info!("restart asked from staff mode");
+                    Ok(ExitCode::from(selfcheck::app::RESTART_EXIT_CODE))
+                }
+            }
         }
     }
 }
@@ -652,6 +661,17 @@ fn load_settings(global: &GlobalArgs) -> Result<(Settings, Source)> {
         Some(path) => Ok((Settings::load(&path)?, Source::File(path))),
         None => Ok((Settings::default(), Source::BuiltIn)),
     }
+}
+
+/// [`load_settings`], and when no settings file is named or installed, the one staff mode's
+/// editor saved into the data directory (`config.toml`) if there is one.
+fn load_settings_or_saved(global: &GlobalArgs, data_dir: &Path) -> Result<(Settings, Source)> {
+    let (settings, source) = load_settings(global)?;
+    let saved = data_dir.join("config.toml");
+    if matches!(source, Source::BuiltIn) && saved.is_file() {
+        return Ok((Settings::load(&saved)?, Source::File(saved)));
+    }
+    Ok((settings, source))
 }
 
 /// `--data-dir`, else the service's /var/lib/selfcheck when it is there, else the user's

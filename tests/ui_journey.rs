@@ -213,5 +213,12 @@ fn a_patron_borrows_through_the_window_and_the_next_one_times_out() {
     assert_eq!(view(&window), "welcome", "no goodbye after a timeout");
     assert!(bridge::shows_no_patron(&window), "the patron is forgotten");
     assert_eq!(window.global::<KioskAdapter>().get_idle_seconds_left(), 0);
+
+    // While staff mode is up, the patron side's models do not take the screen away.
+    window
+        .global::<KioskAdapter>()
+        .set_screen("staff-pin".into());
+    bridge::write_model(&window, &core.first_model);
+    assert_eq!(view(&window), "staff-pin");
     core.shutdown();
 }

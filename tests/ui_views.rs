@@ -3,10 +3,12 @@
 //! One test function per file: Slint's testing platform is process-wide.
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use i_slint_backend_testing::ElementHandle;
+use common::ui::{labelled, one, press};
 use selfcheck::kiosk::Language;
 use selfcheck::ui::{
     AccountAdapter, AppWindow, DiagnosticsAdapter, FieldKind, IdentifyAdapter, KioskAdapter,
@@ -16,20 +18,6 @@ use selfcheck::ui::{
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 type Log = Rc<RefCell<Vec<String>>>;
-
-fn labelled(window: &AppWindow, label: &str) -> Vec<ElementHandle> {
-    ElementHandle::find_by_accessible_label(window, label).collect()
-}
-
-fn one(window: &AppWindow, label: &str) -> ElementHandle {
-    let found = labelled(window, label);
-    assert_eq!(found.len(), 1, "exactly one element labelled {label:?}");
-    found.into_iter().next().expect("one")
-}
-
-fn press(window: &AppWindow, label: &str) {
-    one(window, label).invoke_accessible_default_action();
-}
 
 fn taken(log: &Log) -> Vec<String> {
     std::mem::take(&mut *log.borrow_mut())

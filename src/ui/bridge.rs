@@ -561,14 +561,17 @@ fn activity_from(name: &str) -> Option<Activity> {
 
 /// Route the patron adapters' callbacks into the core's event channel.
 pub fn connect(window: &AppWindow, events: mpsc::Sender<Event>) {
-    connect_with(window, events, || {});
+    connect_with(window, events, || {}, |_| false);
 }
 
-/// [`connect`], also calling `on_touch` on every touch (staff mode's idle clock).
+/// [`connect`], also calling `on_touch` on every touch (staff mode's idle clock) and
+/// `on_card` with every card number typed on the keypad: when it returns true the number
+/// was taken (a staff card) and does not start a patron session.
 pub fn connect_with(
     window: &AppWindow,
     events: mpsc::Sender<Event>,
     on_touch: impl Fn() + 'static,
+    on_card: impl Fn(&str) -> bool + 'static,
 ) {
     let send = Rc::new(move |event: Event| {
         if let Err(e) = events.try_send(event) {
@@ -618,7 +621,7 @@ pub fn connect_with(
                     .global::<IdentifyAdapter>()
                     .set_card_number(SharedString::new());
             }
-            if !number.is_empty() {
+            if !number.is_empty() && !on_card(&number) {
                 s(Event::Patron(number));
             }
         });

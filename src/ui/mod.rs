@@ -11,6 +11,7 @@ pub mod demo_pad;
 pub mod format;
 pub mod screenshot;
 pub mod sound;
+pub mod staff;
 pub mod texts;
 
 #[allow(clippy::unwrap_used, clippy::all)]

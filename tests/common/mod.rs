@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod circulation;
+#[cfg(feature = "gui")]
+pub mod ui;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
