@@ -76,6 +76,8 @@ pub struct Shell {
     pub config: ShellConfig,
     /// Decoded tags by UID, so a tag is read once while it stays on the pad.
     decoded: HashMap<String, TagSeen>,
+    /// Journal rows of requests this shell is sending now: a background sync leaves them be.
+    pub in_flight: journal::InFlight,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,7 @@ impl Shell {
             reader,
             config,
             decoded: HashMap::new(),
+            in_flight: journal::InFlight::default(),
         }
     }
 
@@ -202,6 +205,9 @@ impl Shell {
             }
             Effect::Ils { req, request } => {
                 let (answer, exchange) = self.ils(request).await?;
+                if let Some(id) = exchange.journal {
+                    self.in_flight.remove(id);
+                }
                 Ok((Some(Event::Ils { req, answer }), Some(exchange)))
             }
         }
@@ -305,6 +311,7 @@ impl Shell {
         let at = now.to_string();
         let patron = patron.map(str::to_string);
         let item = item.map(str::to_string);
+        let in_flight = self.in_flight.clone();
         let id = self
             .store
             .call(move |c| {
@@ -319,6 +326,12 @@ impl Shell {
                         due_at: due.as_deref(),
                     },
                 )
+                .inspect(|id| {
+                    // Owned by this shell from the moment it exists.
+                    if state == State::Pending {
+                        in_flight.insert(*id);
+                    }
+                })
             })
             .await?;
         Ok((id, now))

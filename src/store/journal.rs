@@ -1,7 +1,9 @@
 //! The circulation journal: write-ahead records of every circulation action.
 //!
 //! A row is written (state `pending`) in its own transaction *before* the request leaves the
-//! kiosk, and updated with the answer in another. A crash at any instant leaves each action in
+//! kiosk, and updated with the answer in another. The sync works the same way a batch at a
+//! time ([`replay_step`]): one transaction settles the answers of the rows it just replayed and
+//! marks the next rows as maybe sent before they leave. A crash at any instant leaves each action in
 //! one of: `done` / `refused` (the ILS answered), `queued` (decided offline, to be replayed),
 //! `pending` (may or may not have reached the ILS: the sync asks the ILS before replaying it),
 //! or `conflict` (staff must look). Nothing here keeps a name or a title: only ids, dates and
@@ -177,6 +179,118 @@ pub fn note_attempt(conn: &Connection, id: i64, message: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// What the sync learnt about one row it replayed (or checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The ILS's answer, or the sync's verdict: `Done` or `Conflict`.
+    Settle {
+        id: i64,
+        state: State,
+        message: Option<String>,
+    },
+    /// Sent, and no answer came: `maybe_sent` when it may have reached the ILS.
+    NoAnswer {
+        id: i64,
+        message: String,
+        maybe_sent: bool,
+    },
+    /// Marked for sending but never sent: its flag goes back to what it was.
+    NotSent { id: i64, maybe_sent: bool },
+}
+
+/// Rows of the journal still owned by the live kiosk (its requests in flight): the sync
+/// leaves them, and every later row of the same item, to the kiosk.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>);
+
+impl InFlight {
+    pub fn insert(&self, id: i64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.insert(id);
+        }
+    }
+
+    pub fn remove(&self, id: i64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.remove(&id);
+        }
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.0.lock().map(|s| s.contains(&id)).unwrap_or(false)
+    }
+}
+
+/// One step of the sync, in one transaction (one flush to disk however many rows): record
+/// what the last rows' answers were, then pick the next rows to send (`pick` chooses among
+/// up to `window` open rows, oldest first) and mark them `maybe_sent` before any of them
+/// leaves, so a crash while they are out makes the next sync ask the ILS about each first.
+/// The rows picked are returned with their flags as they were before the mark.
+pub fn replay_step(
+    conn: &mut Connection,
+    updates: &[Update],
+    window: usize,
+    pick: impl FnOnce(Vec<Entry>) -> Vec<Entry>,
+) -> Result<Vec<Entry>, StoreError> {
+    let now = now_stamp();
+    let tx = conn.transaction()?;
+    {
+        let mut settle = tx.prepare_cached(
+            "UPDATE journal SET state = ?2, message = coalesce(?3, message), updated_at = ?4,
+                    acked_at = ?5, attempts = attempts + 1
+             WHERE id = ?1",
+        )?;
+        let mut no_answer = tx.prepare_cached(
+            "UPDATE journal SET attempts = attempts + 1, message = ?2, updated_at = ?3,
+                    maybe_sent = ?4
+             WHERE id = ?1",
+        )?;
+        let mut not_sent = tx.prepare_cached("UPDATE journal SET maybe_sent = ?2 WHERE id = ?1")?;
+        for u in updates {
+            match u {
+                Update::Settle { id, state, message } => {
+                    let acked =
+                        matches!(state, State::Done | State::Refused).then_some(now.as_str());
+                    settle.execute(params![id, state.as_str(), message, now, acked])?;
+                }
+                Update::NoAnswer {
+                    id,
+                    message,
+                    maybe_sent,
+                } => {
+                    no_answer.execute(params![id, message, now, maybe_sent])?;
+                }
+                Update::NotSent { id, maybe_sent } => {
+                    not_sent.execute(params![id, maybe_sent])?;
+                }
+            }
+        }
+    }
+    let picked = pick(open_entries(&tx, window)?);
+    {
+        let mut mark = tx.prepare_cached(
+            "UPDATE journal SET maybe_sent = 1 WHERE id = ?1 AND state IN ('pending', 'queued')",
+        )?;
+        for e in &picked {
+            if !e.maybe_sent && e.action != Action::Renew {
+                mark.execute([e.id])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(picked)
+}
+
+/// How many rows are still to be replayed or checked.
+pub fn open_count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM journal WHERE state IN ('pending', 'queued')",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let action: String = r.get(1)?;
     let state: String = r.get(4)?;
@@ -331,5 +445,44 @@ mod tests {
         let d2 = record(&mut conn, &new(State::Pending)).expect("d2");
         settle(&conn, d2, State::Done, None).expect("settle");
         assert_eq!(purge_older_than(&conn, 2).expect("purge"), 0);
+    }
+
+    #[test]
+    fn replay_step_marks_before_sending_and_settles_after() {
+        let mut conn = open_in_memory().expect("db");
+        let a = record(&mut conn, &new(State::Queued)).expect("a");
+        let b = record(&mut conn, &new(State::Queued)).expect("b");
+        let c = record(&mut conn, &new(State::Queued)).expect("c");
+        assert_eq!(open_count(&conn).expect("n"), 3);
+        let picked = replay_step(&mut conn, &[], 10, |rows| rows).expect("step");
+        assert_eq!(picked.len(), 3);
+        assert!(picked.iter().all(|e| !e.maybe_sent), "flags as they were");
+        for id in [a, b, c] {
+            assert!(get(&conn, id).expect("get").expect("row").maybe_sent);
+        }
+        let updates = [
+            Update::Settle {
+                id: a,
+                state: State::Done,
+                message: None,
+            },
+            Update::NoAnswer {
+                id: b,
+                message: "timeout".into(),
+                maybe_sent: true,
+            },
+            Update::NotSent {
+                id: c,
+                maybe_sent: false,
+            },
+        ];
+        let next = replay_step(&mut conn, &updates, 0, |_| Vec::new()).expect("step");
+        assert!(next.is_empty());
+        let ea = get(&conn, a).expect("get").expect("a");
+        assert_eq!(ea.state, State::Done);
+        let eb = get(&conn, b).expect("get").expect("b");
+        assert!(eb.maybe_sent && eb.state == State::Queued && eb.attempts == 1);
+        assert!(!get(&conn, c).expect("get").expect("c").maybe_sent);
+        assert_eq!(open_count(&conn).expect("n"), 2);
     }
 }
