@@ -22,6 +22,9 @@ use crate::sip2::{self, Message, SipDateTime};
 use crate::store::journal::{self, Action, NewEntry, State};
 use crate::store::{StoreError, StoreHandle};
 
+/// How long a new request waits for a sync busy with the same item's earlier rows.
+const EARLIER_ROWS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The pad, shared between the shell's blocking calls.
 pub type SharedReader = Arc<Mutex<Box<dyn TagReader + Send>>>;
 
@@ -382,11 +385,30 @@ impl Shell {
         ))
     }
 
+    /// The item's earlier actions still in the journal (lent or returned offline, or left
+    /// unsure by a crash) reach the ILS before a new one: a background sync may be on them.
+    async fn settle_earlier(&self, item_id: &str) -> Result<(), ShellError> {
+        let settled = crate::sync::settle_item(
+            &self.sip2,
+            &self.store,
+            &self.in_flight,
+            item_id,
+            EARLIER_ROWS_PATIENCE,
+        )
+        .await
+        .map_err(|crate::sync::SyncError::Store(e)| e)?;
+        if !settled {
+            tracing::warn!(item_id, "earlier journal rows of the item are still open");
+        }
+        Ok(())
+    }
+
     async fn checkout(
         &mut self,
         patron_id: String,
         item_id: String,
     ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        self.settle_earlier(&item_id).await?;
         let (id, now) = self
             .record(
                 Action::Checkout,
@@ -491,6 +513,7 @@ impl Shell {
     }
 
     async fn checkin(&mut self, item_id: String) -> Result<(IlsAnswer, Exchange), ShellError> {
+        self.settle_earlier(&item_id).await?;
         let (id, now) = self
             .record(Action::Checkin, None, Some(&item_id), State::Pending, None)
             .await?;

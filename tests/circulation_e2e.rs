@@ -425,3 +425,39 @@ fn a_long_queue_syncs_in_the_background_while_a_patron_borrows() {
         "every queued loan returned"
     );
 }
+
+#[test]
+fn an_item_returned_offline_is_confirmed_before_it_is_lent_again() {
+    use selfcheck::store::journal::{self, Action, NewEntry, State};
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let book = item(1);
+    borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&book));
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&book));
+    // A long queue, and at its end the book's return, made while the link was down.
+    let queued_items: Vec<String> = SHELF_BOOKS[4..].iter().map(|n| item(*n)).collect();
+    queue_offline_rounds(&site, &patron(3), &queued_items, 100);
+    let mut conn =
+        selfcheck::store::open(&site.dir.path().join(selfcheck::store::DB_FILE)).expect("journal");
+    journal::record(
+        &mut conn,
+        &NewEntry {
+            action: Action::Checkin,
+            patron_id: None,
+            item_id: Some(&book),
+            state: State::Queued,
+            transaction_at: "20261128    101500",
+            due_at: None,
+        },
+    )
+    .expect("queue");
+
+    // The next patron takes it from the shelf while the sync is still busy with the queue:
+    // the return reaches the ILS first, then the loan.
+    let li = patron(1);
+    let out = borrow(&site, &li, "1234", std::slice::from_ref(&book));
+    let l = item_line(last_screen(&out, "summary"), &book);
+    assert_eq!(l["state"], "done", "{l}");
+    assert!(site.loans_of(&li).contains(&book));
+    assert!(site.loans_of(&anna).is_empty());
+}

@@ -198,8 +198,19 @@ pub enum Update {
     NotSent { id: i64, maybe_sent: bool },
 }
 
-/// Rows of the journal still owned by the live kiosk (its requests in flight): the sync
-/// leaves them, and every later row of the same item, to the kiosk.
+impl Update {
+    pub fn id(&self) -> i64 {
+        match self {
+            Update::Settle { id, .. }
+            | Update::NoAnswer { id, .. }
+            | Update::NotSent { id, .. } => *id,
+        }
+    }
+}
+
+/// Rows of the journal someone is sending now: the live kiosk's requests waiting for their
+/// answers, and the rows a sync has taken. Any other sync leaves them, and every later row of
+/// the same item, alone.
 #[derive(Debug, Clone, Default)]
 pub struct InFlight(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>);
 
@@ -225,12 +236,15 @@ impl InFlight {
 /// what the last rows' answers were, then pick the next rows to send (`pick` chooses among
 /// up to `window` open rows, oldest first) and mark them `maybe_sent` before any of them
 /// leaves, so a crash while they are out makes the next sync ask the ILS about each first.
-/// The rows picked are returned with their flags as they were before the mark.
+/// `pick` reads the open rows as it needs them (a batch is short; the window is for rows it
+/// skips). The rows picked are returned with their flags as they were before the mark.
+/// `item`: only that item's rows.
 pub fn replay_step(
     conn: &mut Connection,
     updates: &[Update],
+    item: Option<&str>,
     window: usize,
-    pick: impl FnOnce(Vec<Entry>) -> Vec<Entry>,
+    pick: impl FnOnce(&mut dyn Iterator<Item = Entry>) -> Vec<Entry>,
 ) -> Result<Vec<Entry>, StoreError> {
     let now = now_stamp();
     let tx = conn.transaction()?;
@@ -266,7 +280,30 @@ pub fn replay_step(
             }
         }
     }
-    let picked = pick(open_entries(&tx, window)?);
+    let picked = {
+        let (sql, key) = match item {
+            Some(item) => (OPEN_OF_ITEM, rusqlite::types::Value::Text(item.to_string())),
+            None => (
+                OPEN_OLDEST_FIRST,
+                rusqlite::types::Value::Integer(i64::try_from(window).unwrap_or(i64::MAX)),
+            ),
+        };
+        let mut stmt = tx.prepare_cached(&format!("SELECT {COLUMNS} {sql}"))?;
+        let mut failed = None;
+        let mut rows = stmt.query_map([key], entry)?.map_while(|r| match r {
+            Ok(e) => Some(e),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        let picked = pick(&mut rows);
+        drop(rows);
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        picked
+    };
     {
         let mut mark = tx.prepare_cached(
             "UPDATE journal SET maybe_sent = 1 WHERE id = ?1 AND state IN ('pending', 'queued')",
@@ -319,6 +356,20 @@ pub fn open_entries(conn: &Connection, limit: usize) -> Result<Vec<Entry>, Store
     ))?;
     let rows = stmt
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], entry)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+const OPEN_OLDEST_FIRST: &str =
+    "FROM journal WHERE state IN ('pending', 'queued') ORDER BY id LIMIT ?1";
+const OPEN_OF_ITEM: &str =
+    "FROM journal WHERE item_id = ?1 AND state IN ('pending', 'queued') ORDER BY id";
+
+/// One item's rows still to be replayed or checked, oldest first.
+pub fn open_entries_of(conn: &Connection, item: &str) -> Result<Vec<Entry>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} {OPEN_OF_ITEM}"))?;
+    let rows = stmt
+        .query_map([item], entry)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -454,7 +505,7 @@ mod tests {
         let b = record(&mut conn, &new(State::Queued)).expect("b");
         let c = record(&mut conn, &new(State::Queued)).expect("c");
         assert_eq!(open_count(&conn).expect("n"), 3);
-        let picked = replay_step(&mut conn, &[], 10, |rows| rows).expect("step");
+        let picked = replay_step(&mut conn, &[], None, 10, |rows| rows.collect()).expect("step");
         assert_eq!(picked.len(), 3);
         assert!(picked.iter().all(|e| !e.maybe_sent), "flags as they were");
         for id in [a, b, c] {
@@ -476,7 +527,7 @@ mod tests {
                 maybe_sent: false,
             },
         ];
-        let next = replay_step(&mut conn, &updates, 0, |_| Vec::new()).expect("step");
+        let next = replay_step(&mut conn, &updates, None, 0, |_| Vec::new()).expect("step");
         assert!(next.is_empty());
         let ea = get(&conn, a).expect("get").expect("a");
         assert_eq!(ea.state, State::Done);

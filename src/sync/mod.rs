@@ -81,7 +81,7 @@ const BATCH: usize = 500;
 /// second row waits for the next batch, so that after a crash each item has at most one row
 /// whose outcome is unknown, and asking the ILS about it tells the truth), skipping the rows
 /// the live kiosk still owns together with every later row of their item.
-fn pick(rows: Vec<Entry>, in_flight: &journal::InFlight) -> Vec<Entry> {
+fn pick(rows: impl Iterator<Item = Entry>, in_flight: &journal::InFlight) -> Vec<Entry> {
     let mut items = BTreeSet::new();
     let mut held = BTreeSet::new();
     let mut batch = Vec::new();
@@ -136,10 +136,10 @@ pub async fn run_beside(
     let mut updates: Vec<journal::Update> = Vec::new();
     loop {
         let done = std::mem::take(&mut updates);
-        let flight = in_flight.clone();
-        let rows = store
-            .call(move |c| journal::replay_step(c, &done, WINDOW, |rows| pick(rows, &flight)))
-            .await?;
+        let rows = step(store, in_flight, done, None, |rows, flight| {
+            pick(rows, flight)
+        })
+        .await?;
         if rows.is_empty() {
             break;
         }
@@ -172,10 +172,14 @@ pub async fn run_beside(
             maybe_sent: r.maybe_sent,
         }));
         if report.stopped.is_some() {
-            let last = std::mem::take(&mut updates);
-            store
-                .call(move |c| journal::replay_step(c, &last, 0, |_| Vec::new()))
-                .await?;
+            step(
+                store,
+                in_flight,
+                std::mem::take(&mut updates),
+                None,
+                |_, _| Vec::new(),
+            )
+            .await?;
             break;
         }
     }
@@ -188,6 +192,89 @@ pub async fn run_beside(
         }
     }
     Ok(report)
+}
+
+/// [`journal::replay_step`] on the store thread, with the claims: the rows whose updates
+/// are written are released and the rows picked are taken, in the same job, so that no other
+/// sync can pick them in between.
+async fn step(
+    store: &StoreHandle,
+    in_flight: &journal::InFlight,
+    updates: Vec<journal::Update>,
+    item: Option<String>,
+    pick: impl FnOnce(&mut dyn Iterator<Item = Entry>, &journal::InFlight) -> Vec<Entry>
+    + Send
+    + 'static,
+) -> Result<Vec<Entry>, SyncError> {
+    let flight = in_flight.clone();
+    Ok(store
+        .call(move |c| {
+            for u in &updates {
+                flight.remove(u.id());
+            }
+            let rows = journal::replay_step(c, &updates, item.as_deref(), WINDOW, |rows| {
+                pick(rows, &flight)
+            });
+            // Taken only once the mark is written.
+            for r in rows.iter().flatten() {
+                flight.insert(r.id);
+            }
+            rows
+        })
+        .await?)
+}
+
+/// Settle the rows of one item still open in the journal (queued offline, or left unsure),
+/// oldest first, before the kiosk sends a new request for that item: its earlier loan and
+/// return must reach the ILS before the new one. Rows another sync has taken are waited for,
+/// up to `patience`. Returns false when some are left (no answer, or still taken).
+pub async fn settle_item(
+    sip2: &Sip2Handle,
+    store: &StoreHandle,
+    in_flight: &journal::InFlight,
+    item: &str,
+    patience: std::time::Duration,
+) -> Result<bool, SyncError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut updates = Vec::new();
+    loop {
+        let done = std::mem::take(&mut updates);
+        let rows = step(
+            store,
+            in_flight,
+            done,
+            Some(item.to_string()),
+            |rows, flight| {
+                match rows.next() {
+                    Some(first) if !flight.contains(first.id) => vec![first],
+                    // Nothing open, or the oldest is someone else's now.
+                    _ => Vec::new(),
+                }
+            },
+        )
+        .await?;
+        let Some(row) = rows.into_iter().next() else {
+            let it = item.to_string();
+            let left = store
+                .call(move |c| Ok(journal::open_entries_of(c, &it)?.len()))
+                .await?;
+            if left == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        match replay(sip2, &row).await {
+            Step::Settled(_, update) => updates.push(update),
+            Step::Stop(_, update) => {
+                step(store, in_flight, vec![update], None, |_, _| Vec::new()).await?;
+                return Ok(false);
+            }
+        }
+    }
 }
 
 enum Step {
@@ -437,7 +524,7 @@ mod tests {
             row(4, "A"),
             row(5, "D"),
         ];
-        let picked = pick(rows, &journal::InFlight::default());
+        let picked = pick(rows.into_iter(), &journal::InFlight::default());
         assert_eq!(
             ids(&picked),
             [1, 2, 3],
@@ -450,10 +537,10 @@ mod tests {
         let live = journal::InFlight::default();
         live.insert(2);
         let rows = vec![row(1, "A"), row(2, "B"), row(3, "B"), row(4, "C")];
-        assert_eq!(ids(&pick(rows, &live)), [1, 4]);
+        assert_eq!(ids(&pick(rows.into_iter(), &live)), [1, 4]);
         live.remove(2);
         let rows = vec![row(2, "B"), row(3, "B")];
-        assert_eq!(ids(&pick(rows, &live)), [2]);
+        assert_eq!(ids(&pick(rows.into_iter(), &live)), [2]);
     }
 
     #[test]
@@ -461,6 +548,9 @@ mod tests {
         let rows: Vec<Entry> = (0..BATCH as i64 + 10)
             .map(|i| row(i, &format!("I{i}")))
             .collect();
-        assert_eq!(pick(rows, &journal::InFlight::default()).len(), BATCH);
+        assert_eq!(
+            pick(rows.into_iter(), &journal::InFlight::default()).len(),
+            BATCH
+        );
     }
 }
