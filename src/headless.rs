@@ -198,7 +198,12 @@ pub struct Runner {
     retention_days: u32,
     /// The day of the last purge of acknowledged journal rows (`None`: not yet).
     purged_on: Option<chrono::NaiveDate>,
+    /// When to try again a sync that left rows open while the link stayed up.
+    retry_sync_at: Option<tokio::time::Instant>,
 }
+
+/// How long rows a sync could not settle wait before the next try while the link stays up.
+const SYNC_RETRY: Duration = Duration::from_secs(300);
 
 impl Runner {
     pub fn new(kiosk: Kiosk, shell: Shell, sink: Sink) -> Runner {
@@ -210,6 +215,7 @@ impl Runner {
             sync: None,
             retention_days: crate::config::Offline::default().journal_retention_days,
             purged_on: None,
+            retry_sync_at: None,
         }
     }
 
@@ -267,6 +273,14 @@ impl Runner {
             }
             self.feed(Event::LinkChanged { online }).await?;
         }
+        if online
+            && self.sync.is_none()
+            && self
+                .retry_sync_at
+                .is_some_and(|at| tokio::time::Instant::now() >= at)
+        {
+            self.start_sync();
+        }
         self.check_sync().await?;
         if self.purged_on != Some(chrono::Local::now().date_naive()) {
             self.purge().await?;
@@ -280,6 +294,7 @@ impl Runner {
         if self.sync.as_ref().is_some_and(|s| !s.task.is_finished()) {
             return;
         }
+        self.retry_sync_at = None;
         let (tx, progress) = watch::channel((0, 0));
         let sip2 = self.shell.sip2.clone();
         let store = self.shell.store.clone();
@@ -319,6 +334,9 @@ impl Runner {
 
     async fn end_sync(&mut self, sync: BackgroundSync) -> Result<()> {
         let report = sync.task.await.context("the sync task failed")??;
+        if report.remaining > 0 {
+            self.retry_sync_at = Some(tokio::time::Instant::now() + SYNC_RETRY);
+        }
         self.sink.sync(&report);
         self.feed(Event::SyncEnded).await?;
         self.purge().await
