@@ -3,7 +3,8 @@
 //! - a 10-item stack end to end on the simulated pad (pad read, checkout over SIP2 on
 //!   loopback against the demo ILS, journal, security write and read-back), wall time vs the
 //!   pad's modelled ISO 15693 air time;
-//! - offline replay throughput: 10,000 queued actions replayed against the demo ILS.
+//! - offline replay throughput: 10,000 queued actions replayed against the demo ILS (over the
+//!   twelve shelf books, and the worst case of one book lent and returned again and again).
 //!
 //! `cargo bench --bench circulation` (`SELFCHECK_BENCH_ROUNDS`, `SELFCHECK_BENCH_QUEUE`).
 
@@ -56,7 +57,9 @@ fn main() {
             link.changed().await.expect("link");
         }
         stack(&sip2).await;
-        replay(&sip2).await;
+        let queue = env("SELFCHECK_BENCH_QUEUE", 10_000);
+        replay(&sip2, 12, queue).await;
+        replay(&sip2, 1, queue / 10).await;
         server.shutdown().await;
     });
 }
@@ -143,13 +146,15 @@ async fn stack(sip2: &Sip2Handle) {
     );
 }
 
-async fn replay(sip2: &Sip2Handle) {
-    let total = env("SELFCHECK_BENCH_QUEUE", 10_000);
+/// An offline queue as a day without the link leaves it: the shelf's books lent, then
+/// returned, over and over (`spread` books; 1 is the worst case, one book lent and returned
+/// again and again, where every row waits for the one before it).
+async fn replay(sip2: &Sip2Handle, spread: usize, total: usize) {
     let dir = tempfile::tempdir().expect("tmp");
     let store =
         StoreHandle::spawn(store::open(&dir.path().join("q.db")).expect("db")).expect("store");
     let patron = with_luhn("2100000000003").expect("id");
-    let items: Vec<String> = [22u32, 24]
+    let items: Vec<String> = [1u32, 3, 4, 9, 11, 14, 16, 17, 19, 21, 22, 24][..spread]
         .iter()
         .map(|n| with_luhn(&format!("31000000000{n:02}")).expect("id"))
         .collect();
@@ -157,8 +162,8 @@ async fn replay(sip2: &Sip2Handle) {
     store
         .call(move |c| {
             for k in 0..total {
-                let item = &items[(k / 2) % items.len()];
-                let checkout = k % 2 == 0;
+                let item = &items[k % items.len()];
+                let checkout = (k / items.len()).is_multiple_of(2);
                 journal::record(
                     c,
                     &NewEntry {
@@ -185,7 +190,7 @@ async fn replay(sip2: &Sip2Handle) {
         .expect("sync");
     let took = started.elapsed();
     println!(
-        "offline replay: {total} queued actions in {took:.2?} = {:.0} actions/s (done {}, already {}, conflicts {})",
+        "offline replay over {spread} book(s): {total} queued actions in {took:.2?} = {:.0} actions/s (done {}, already {}, conflicts {})",
         total as f64 / took.as_secs_f64(),
         report.done,
         report.already_done,

@@ -43,6 +43,10 @@ pub struct Terminal {
     pub idle_timeout_secs: u32,
     /// Seconds of warning shown before the idle timeout ends the session.
     pub idle_warning_secs: u32,
+    /// Ask for the patron's PIN after the card. Off where the library lends on the card alone.
+    pub require_pin: bool,
+    /// Wrong PINs before the session is refused.
+    pub pin_attempts: u8,
 }
 
 impl Default for Terminal {
@@ -55,6 +59,8 @@ impl Default for Terminal {
             languages: vec!["en".into(), "it".into(), "zh_CN".into()],
             idle_timeout_secs: 60,
             idle_warning_secs: 15,
+            require_pin: true,
+            pin_attempts: 3,
         }
     }
 }
@@ -357,6 +363,13 @@ impl Settings {
                     "{} must be shorter than terminal.idle_timeout_secs ({})",
                     t.idle_warning_secs, t.idle_timeout_secs
                 ),
+            );
+        }
+
+        if !(1..=9).contains(&t.pin_attempts) {
+            bad(
+                "terminal.pin_attempts",
+                format!("{} is out of range (1 to 9)", t.pin_attempts),
             );
         }
 
@@ -855,6 +868,14 @@ mod tests {
             problem_keys("[terminal]\nidle_timeout_secs = 30\nidle_warning_secs = 30\n"),
             ["terminal.idle_warning_secs"]
         );
+        assert_eq!(
+            problem_keys("[terminal]\npin_attempts = 0\n"),
+            ["terminal.pin_attempts"]
+        );
+        let s = parse("[terminal]\nrequire_pin = false\npin_attempts = 5\n").expect("valid");
+        assert!(!s.terminal.require_pin);
+        assert_eq!(s.terminal.pin_attempts, 5);
+        assert!(Settings::default().terminal.require_pin);
     }
 
     #[test]

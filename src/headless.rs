@@ -11,13 +11,15 @@
 //! - `start` `{activity: borrow|return|account}`, `done`, `cancel`, `touch`,
 //!   `language {code}`, `renew {item}`, `renew_all`
 //! - `identify {patron}` (typed or scanned number), `card {patron}` (a patron card tag on the
-//!   pad), `pin {pin}`, `scan {code}` (a barcode: patron cards identify)
+//!   pad), `pin {pin}`, `scan {code}` (a barcode: a patron card identifies; an item label
+//!   while borrowing or returning is lent or returned like a tag)
 //! - `place {item, uid?, owner?, parts?, part?, usage?, title?}`: an item tag built with the
 //!   ISO 28560-3 encoder, for any item id; `lift {uid | item}`; `clear_pad`
 //! - `lift_during_write {item | uid, frames}`: the tag leaves the pad after `frames` more
 //!   frames (a patron taking a book mid-write); `fail_writes {n}`
 //! - `advance {secs}`: the idle clock
-//! - `cut`, `restore` (waits for the link and runs the sync), `sync`
+//! - `cut`, `restore` (waits for the link; the sync starts in the background), `sync` (runs
+//!   it and waits), `wait_sync` (waits for the background sync)
 //! - `wait_link {online, secs?}`
 
 use std::io::{BufRead, Write};
@@ -179,13 +181,29 @@ impl<F: FnMut(ScreenModel) + Send> Output for ShowOnly<F> {
 
 pub type Sink = Box<dyn Output>;
 
+/// The sync running in its own task while the kiosk goes on serving patrons.
+struct BackgroundSync {
+    task: tokio::task::JoinHandle<Result<crate::sync::Report, crate::sync::SyncError>>,
+    progress: watch::Receiver<(u64, u64)>,
+}
+
 /// The core and its shell, run to quiescence after each input.
 pub struct Runner {
     pub kiosk: Kiosk,
     pub shell: Shell,
     pub online: bool,
     sink: Sink,
+    sync: Option<BackgroundSync>,
+    /// Days an acknowledged journal row is kept.
+    retention_days: u32,
+    /// The day of the last purge of acknowledged journal rows (`None`: not yet).
+    purged_on: Option<chrono::NaiveDate>,
+    /// When to try again a sync that left rows open while the link stayed up.
+    retry_sync_at: Option<tokio::time::Instant>,
 }
+
+/// How long rows a sync could not settle wait before the next try while the link stays up.
+const SYNC_RETRY: Duration = Duration::from_secs(300);
 
 impl Runner {
     pub fn new(kiosk: Kiosk, shell: Shell, sink: Sink) -> Runner {
@@ -194,7 +212,18 @@ impl Runner {
             shell,
             online: false,
             sink,
+            sync: None,
+            retention_days: crate::config::Offline::default().journal_retention_days,
+            purged_on: None,
+            retry_sync_at: None,
         }
+    }
+
+    /// Keep acknowledged journal rows this many days (they are purged after each sync and
+    /// once a day).
+    pub fn with_retention(mut self, days: u32) -> Runner {
+        self.retention_days = days;
+        self
     }
 
     fn show(&mut self, model: &ScreenModel) {
@@ -232,22 +261,122 @@ impl Runner {
         self.feed(Event::Pad(tags)).await
     }
 
-    /// Tell the core about the link if it changed; on the way up, run the sync first.
+    /// Tell the core about the link if it changed (on the way up the sync starts in the
+    /// background), pass on the background sync's progress and end, and purge acknowledged
+    /// journal rows once a day. Called between inputs and on a timer.
     pub async fn check_link(&mut self) -> Result<()> {
         let online = self.shell.sip2.link().borrow().is_online();
         if online != self.online {
             self.online = online;
             if online {
-                self.sync().await?;
+                self.start_sync();
             }
             self.feed(Event::LinkChanged { online }).await?;
+        }
+        if online
+            && self.sync.is_none()
+            && self
+                .retry_sync_at
+                .is_some_and(|at| tokio::time::Instant::now() >= at)
+        {
+            self.start_sync();
+        }
+        self.check_sync().await?;
+        if self.purged_on != Some(chrono::Local::now().date_naive()) {
+            self.purge().await?;
         }
         Ok(())
     }
 
-    pub async fn sync(&mut self) -> Result<()> {
-        let report = crate::sync::run(&self.shell.sip2, &self.shell.store, |_, _| {}).await?;
+    /// Start the sync in its own task unless one is running. Patrons go on being served;
+    /// the rows of their requests in flight are left to the kiosk.
+    pub fn start_sync(&mut self) {
+        if self.sync.as_ref().is_some_and(|s| !s.task.is_finished()) {
+            return;
+        }
+        self.retry_sync_at = None;
+        let (tx, progress) = watch::channel((0, 0));
+        let sip2 = self.shell.sip2.clone();
+        let store = self.shell.store.clone();
+        let in_flight = self.shell.in_flight.clone();
+        let task = tokio::spawn(async move {
+            crate::sync::run_beside(&sip2, &store, &in_flight, |done, total| {
+                tx.send_replace((done, total));
+            })
+            .await
+        });
+        self.sync = Some(BackgroundSync { task, progress });
+    }
+
+    /// Whether a background sync is running.
+    pub fn syncing(&self) -> bool {
+        self.sync.is_some()
+    }
+
+    /// Tell the core how the background sync is doing; when it has ended, report it and
+    /// purge.
+    async fn check_sync(&mut self) -> Result<()> {
+        let Some(sync) = self.sync.as_mut() else {
+            return Ok(());
+        };
+        if sync.task.is_finished() {
+            let Some(sync) = self.sync.take() else {
+                return Ok(());
+            };
+            return self.end_sync(sync).await;
+        }
+        if sync.progress.has_changed().unwrap_or(false) {
+            let (done, total) = *sync.progress.borrow_and_update();
+            self.feed(Event::SyncProgress { done, total }).await?;
+        }
+        Ok(())
+    }
+
+    async fn end_sync(&mut self, sync: BackgroundSync) -> Result<()> {
+        let report = sync.task.await.context("the sync task failed")??;
+        if report.remaining > 0 {
+            self.retry_sync_at = Some(tokio::time::Instant::now() + SYNC_RETRY);
+        }
         self.sink.sync(&report);
+        self.feed(Event::SyncEnded).await?;
+        self.purge().await
+    }
+
+    /// Wait for the background sync, if one is running, and report it.
+    pub async fn finish_sync(&mut self) -> Result<()> {
+        match self.sync.take() {
+            Some(sync) => self.end_sync(sync).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Run the sync now and wait for it (a background one first finishes).
+    pub async fn sync(&mut self) -> Result<()> {
+        self.finish_sync().await?;
+        let report = crate::sync::run_beside(
+            &self.shell.sip2,
+            &self.shell.store,
+            &self.shell.in_flight,
+            |_, _| {},
+        )
+        .await?;
+        self.sink.sync(&report);
+        self.purge().await
+    }
+
+    /// Delete acknowledged journal rows past the retention: the kiosk keeps no reading
+    /// history.
+    pub async fn purge(&mut self) -> Result<()> {
+        let days = self.retention_days;
+        let purged = self
+            .shell
+            .store
+            .call(move |c| crate::store::journal::purge_older_than(c, days))
+            .await?;
+        self.purged_on = Some(chrono::Local::now().date_naive());
+        if purged > 0 {
+            self.sink.note(json!({"kind": "purge", "rows": purged}));
+        }
         Ok(())
     }
 }
@@ -313,6 +442,8 @@ enum Command {
     Cut,
     Restore,
     Sync,
+    /// Wait for the background sync (started when the link comes back) to end.
+    WaitSync,
     WaitLink {
         online: bool,
         secs: Option<u64>,
@@ -367,13 +498,11 @@ async fn drive(
         kiosk_cfg.languages = vec![Language::English];
     }
     let kiosk = Kiosk::with_rules(kiosk_cfg, Rules::from_settings(&settings));
-    let mut runner = Runner::new(kiosk, shell, sink);
-    // Purge acknowledged rows past their retention, then wait (briefly) for the link and
-    // settle whatever a previous run left open.
-    let days = settings.offline.journal_retention_days;
-    store
-        .call(move |c| crate::store::journal::purge_older_than(c, days))
-        .await?;
+    let mut runner =
+        Runner::new(kiosk, shell, sink).with_retention(settings.offline.journal_retention_days);
+    // Purge acknowledged rows past their retention, then wait (briefly) for the link: the
+    // sync settles in the background whatever a previous run left open.
+    runner.purge().await?;
     wait_link(&runner.shell.sip2, true, Duration::from_secs(5)).await;
     runner.check_link().await?;
     let first = runner.kiosk.model();
@@ -403,6 +532,8 @@ async fn drive(
         command(&mut runner, &pad, &link, cmd).await?;
         runner.check_link().await?;
     }
+    // Every sync started runs to its end before the driver stops.
+    runner.finish_sync().await?;
     drop(runner);
     if let Some((_, server)) = link.demo {
         server.shutdown().await;
@@ -472,13 +603,11 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
         }
         Command::Pin { pin } => runner.feed(Event::Pin(pin)).await?,
         Command::Scan { code } => match crate::scan::classify(&code) {
-            Ok(b) if matches!(b.kind, crate::scan::BarcodeKind::LibraryPatron { .. }) => {
-                runner.feed(Event::Patron(b.normalized)).await?;
-            }
-            Ok(_) | Err(_) => {
-                runner
-                    .sink
-                    .note(json!({"kind": "scan", "code": code, "used": false}));
+            Ok(_) => runner.feed(Event::Scan(code)).await?,
+            Err(e) => {
+                runner.sink.note(
+                    json!({"kind": "scan", "code": code, "used": false, "error": e.to_string()}),
+                );
             }
         },
         Command::Place {
@@ -549,6 +678,7 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
             wait_link(&runner.shell.sip2, true, Duration::from_secs(10)).await;
         }
         Command::Sync => runner.sync().await?,
+        Command::WaitSync => runner.finish_sync().await?,
         Command::WaitLink { online, secs } => {
             wait_link(
                 &runner.shell.sip2,

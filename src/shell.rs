@@ -22,6 +22,9 @@ use crate::sip2::{self, Message, SipDateTime};
 use crate::store::journal::{self, Action, NewEntry, State};
 use crate::store::{StoreError, StoreHandle};
 
+/// How long a new request waits for a sync busy with the same item's earlier rows.
+const EARLIER_ROWS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The pad, shared between the shell's blocking calls.
 pub type SharedReader = Arc<Mutex<Box<dyn TagReader + Send>>>;
 
@@ -76,6 +79,8 @@ pub struct Shell {
     pub config: ShellConfig,
     /// Decoded tags by UID, so a tag is read once while it stays on the pad.
     decoded: HashMap<String, TagSeen>,
+    /// Journal rows of requests this shell is sending now: a background sync leaves them be.
+    pub in_flight: journal::InFlight,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +154,7 @@ impl Shell {
             reader,
             config,
             decoded: HashMap::new(),
+            in_flight: journal::InFlight::default(),
         }
     }
 
@@ -202,6 +208,9 @@ impl Shell {
             }
             Effect::Ils { req, request } => {
                 let (answer, exchange) = self.ils(request).await?;
+                if let Some(id) = exchange.journal {
+                    self.in_flight.remove(id);
+                }
                 Ok((Some(Event::Ils { req, answer }), Some(exchange)))
             }
         }
@@ -305,6 +314,7 @@ impl Shell {
         let at = now.to_string();
         let patron = patron.map(str::to_string);
         let item = item.map(str::to_string);
+        let in_flight = self.in_flight.clone();
         let id = self
             .store
             .call(move |c| {
@@ -319,6 +329,12 @@ impl Shell {
                         due_at: due.as_deref(),
                     },
                 )
+                .inspect(|id| {
+                    // Owned by this shell from the moment it exists.
+                    if state == State::Pending {
+                        in_flight.insert(*id);
+                    }
+                })
             })
             .await?;
         Ok((id, now))
@@ -369,11 +385,30 @@ impl Shell {
         ))
     }
 
+    /// The item's earlier actions still in the journal (lent or returned offline, or left
+    /// unsure by a crash) reach the ILS before a new one: a background sync may be on them.
+    async fn settle_earlier(&self, item_id: &str) -> Result<(), ShellError> {
+        let settled = crate::sync::settle_item(
+            &self.sip2,
+            &self.store,
+            &self.in_flight,
+            item_id,
+            EARLIER_ROWS_PATIENCE,
+        )
+        .await
+        .map_err(|crate::sync::SyncError::Store(e)| e)?;
+        if !settled {
+            tracing::warn!(item_id, "earlier journal rows of the item are still open");
+        }
+        Ok(())
+    }
+
     async fn checkout(
         &mut self,
         patron_id: String,
         item_id: String,
     ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        self.settle_earlier(&item_id).await?;
         let (id, now) = self
             .record(
                 Action::Checkout,
@@ -478,6 +513,7 @@ impl Shell {
     }
 
     async fn checkin(&mut self, item_id: String) -> Result<(IlsAnswer, Exchange), ShellError> {
+        self.settle_earlier(&item_id).await?;
         let (id, now) = self
             .record(Action::Checkin, None, Some(&item_id), State::Pending, None)
             .await?;

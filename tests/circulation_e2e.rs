@@ -285,3 +285,179 @@ fn idle_timeout_forgets_the_patron() {
     assert_eq!(last["screen"], "welcome");
     assert!(last["patron"].is_null());
 }
+
+#[test]
+fn scanned_card_and_labels_are_lent_and_returned_like_tags() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let scanned = item(1);
+    let tagged = item(3);
+    let cmds = vec![
+        json!({"cmd": "start", "activity": "borrow"}),
+        json!({"cmd": "scan", "code": anna}),
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+        json!({"cmd": "scan", "code": scanned}),
+        // Scanned twice: lent once.
+        json!({"cmd": "scan", "code": scanned}),
+        place(&tagged),
+        json!({"cmd": "done"}),
+    ];
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    for i in [&scanned, &tagged] {
+        assert_eq!(item_line(summary, i)["state"], "done", "{summary:#}");
+    }
+    assert!(
+        !item_line(summary, &scanned)["title"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty()
+    );
+    assert_eq!(exchanges(&out, "checkout").len(), 2);
+    let mut loans = site.loans_of(&anna);
+    loans.sort();
+    assert_eq!(loans, [scanned.clone(), tagged.clone()]);
+
+    // Returned by their labels, the tagged one too.
+    let cmds = vec![
+        json!({"cmd": "start", "activity": "return"}),
+        json!({"cmd": "scan", "code": scanned}),
+        json!({"cmd": "scan", "code": tagged}),
+        // A patron card while returning is not an item.
+        json!({"cmd": "scan", "code": anna}),
+        json!({"cmd": "done"}),
+    ];
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    for i in [&scanned, &tagged] {
+        let l = item_line(summary, i);
+        assert_eq!(l["state"], "done", "{l}");
+        assert!(l["sort_bin"].is_string(), "{l}");
+    }
+    assert_eq!(summary["items"].as_array().map(Vec::len), Some(2));
+    assert!(site.loans_of(&anna).is_empty());
+}
+
+/// Queue `rounds` offline rounds (every item lent, then every item returned) for `patron`
+/// straight into the kiosk's journal.
+fn queue_offline_rounds(site: &Site, patron: &str, items: &[String], rounds: usize) -> usize {
+    use selfcheck::store::journal::{self, Action, NewEntry, State};
+    let mut conn =
+        selfcheck::store::open(&site.dir.path().join(selfcheck::store::DB_FILE)).expect("journal");
+    let mut n = 0;
+    for _ in 0..rounds {
+        for action in [Action::Checkout, Action::Checkin] {
+            for i in items {
+                let checkout = action == Action::Checkout;
+                journal::record(
+                    &mut conn,
+                    &NewEntry {
+                        action,
+                        patron_id: checkout.then_some(patron),
+                        item_id: Some(i),
+                        state: State::Queued,
+                        transaction_at: "20261128    101500",
+                        due_at: checkout.then_some("20261219    235959"),
+                    },
+                )
+                .expect("queue");
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn a_long_queue_syncs_in_the_background_while_a_patron_borrows() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let queued_items: Vec<String> = SHELF_BOOKS[4..].iter().map(|n| item(*n)).collect();
+    let john_before = site.loans_of(&patron(3));
+    let queued = queue_offline_rounds(&site, &patron(3), &queued_items, 150);
+    let books = [item(1), item(3)];
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.extend(books.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "done"}));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+
+    // The patron was served online while the sync was still going: their summary comes
+    // before the sync's report, and screens in between show its progress.
+    let position = |f: &dyn Fn(&serde_json::Value) -> bool| out.iter().position(f);
+    let summary =
+        position(&|v| v["kind"] == "screen" && v["model"]["screen"] == "summary").expect("summary");
+    let report = position(&|v| v["kind"] == "sync").expect("sync report");
+    assert!(
+        summary < report,
+        "the session waited for the sync: {out:#?}"
+    );
+    assert!(
+        out[..summary]
+            .iter()
+            .any(|v| v["kind"] == "screen" && v["model"]["sync"]["total"] == queued),
+        "progress shown while the patron borrows"
+    );
+    for x in exchanges(&out, "checkout") {
+        assert_eq!(x["outcome"], "ok", "lent online, not queued: {x}");
+    }
+    let summary = last_screen(&out, "summary");
+    for b in &books {
+        assert_eq!(item_line(summary, b)["state"], "done");
+    }
+    // And the queue is replayed to its end.
+    let r = &out[report]["report"];
+    assert_eq!(r["done"].as_u64(), Some(queued as u64), "{r}");
+    assert_eq!(r["remaining"], 0);
+    assert_eq!(
+        site.ils.transaction_count(Some("checkout")).expect("n") as usize,
+        queued / 2 + books.len()
+    );
+    let last = screens(&out).into_iter().last().expect("screens");
+    assert!(last.get("sync").is_none(), "the end of the sync is shown");
+    let mut loans = site.loans_of(&anna);
+    loans.sort();
+    assert_eq!(loans, books);
+    assert_eq!(
+        site.loans_of(&patron(3)),
+        john_before,
+        "every queued loan returned"
+    );
+}
+
+#[test]
+fn an_item_returned_offline_is_confirmed_before_it_is_lent_again() {
+    use selfcheck::store::journal::{self, Action, NewEntry, State};
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let book = item(1);
+    borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&book));
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&book));
+    // A long queue, and at its end the book's return, made while the link was down.
+    let queued_items: Vec<String> = SHELF_BOOKS[4..].iter().map(|n| item(*n)).collect();
+    queue_offline_rounds(&site, &patron(3), &queued_items, 100);
+    let mut conn =
+        selfcheck::store::open(&site.dir.path().join(selfcheck::store::DB_FILE)).expect("journal");
+    journal::record(
+        &mut conn,
+        &NewEntry {
+            action: Action::Checkin,
+            patron_id: None,
+            item_id: Some(&book),
+            state: State::Queued,
+            transaction_at: "20261128    101500",
+            due_at: None,
+        },
+    )
+    .expect("queue");
+
+    // The next patron takes it from the shelf while the sync is still busy with the queue:
+    // the return reaches the ILS first, then the loan.
+    let li = patron(1);
+    let out = borrow(&site, &li, "1234", std::slice::from_ref(&book));
+    let l = item_line(last_screen(&out, "summary"), &book);
+    assert_eq!(l["state"], "done", "{l}");
+    assert!(site.loans_of(&li).contains(&book));
+    assert!(site.loans_of(&anna).is_empty());
+}

@@ -3,6 +3,14 @@
 //!
 //! The demo ILS runs as its own process over a database file, so it outlives every kiosk
 //! process killed here. `SELFCHECK_CRASH_RUNS` sets the number of kills (10 by default).
+//!
+//! The demo ILS takes a no-block replay of a loan it already has, or of a return it already
+//! has, as a harmless repeat, so the ILS's counts alone cannot show that the sync asked before
+//! re-sending. What the ILS answers such a repeat ("already checked out to you", "was not
+//! checked out") can, and it lands in the journal: the tests below fail on it, and one of them
+//! puts the kiosk exactly in the state a kill after sending leaves.
+
+mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -134,6 +142,7 @@ fn kill_nine_loses_and_duplicates_nothing() {
         .unwrap_or(0x5e1f_c4ec);
     let mut rng = Lcg(seed);
     let mut killed_mid_run = 0;
+    let mut checked_first = 0;
     for run in 0..runs {
         let mut child = kiosk(
             &config,
@@ -161,13 +170,107 @@ fn kill_nine_loses_and_duplicates_nothing() {
             .output()
             .expect("sync");
         assert!(out.status.success(), "run {run}: sync failed: {out:?}");
-        check(&ils_db, &data, &patron, &items, run);
+        checked_first += check(&ils_db, &data, &patron, &items, run);
     }
     assert!(killed_mid_run > 0, "no kill landed inside a session");
+    println!("{killed_mid_run} kills inside a session, {checked_first} unsure rows asked about");
 }
 
-/// The journal and the ILS tell the same story.
-fn check(ils_db: &Path, data: &Path, patron: &str, items: &[String], run: u32) {
+/// Journal rows settled by replaying something the ILS already had: the sync re-sent an
+/// action whose outcome was unknown without asking first. A loan the ILS already has is
+/// answered "already checked out to you" (the kiosk's own loans never meet it: each session
+/// starts from a returned shelf); a return it already has "was not checked out", which an
+/// online return of a book on the shelf also gets, so only replayed returns count.
+fn blind_replays(journal: &rusqlite::Connection) -> Vec<(i64, String)> {
+    let mut stmt = journal
+        .prepare(
+            "SELECT id, message FROM journal WHERE
+               (action = 'checkout' AND message LIKE '%already checked out to you%')
+            OR (action = 'checkin' AND offline = 1 AND message LIKE '%was not checked out%')",
+        )
+        .expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .filter_map(Result::ok)
+        .collect()
+}
+
+#[test]
+fn an_action_sent_before_the_kill_is_asked_about_not_sent_again() {
+    use common::circulation::{Site, identify, item, patron, place};
+    use serde_json::json;
+
+    let site = Site::new();
+    let anna = patron(8);
+    let (lent, returned) = (item(1), item(3));
+    // Borrow both, return one: the journal has every answer.
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, "0000"));
+    cmds.extend([place(&returned), place(&lent)]);
+    cmds.extend([json!({"cmd": "done"}), json!({"cmd": "done"})]);
+    cmds.extend([
+        json!({"cmd": "clear_pad"}),
+        json!({"cmd": "start", "activity": "return"}),
+        place(&returned),
+        json!({"cmd": "done"}),
+    ]);
+    site.run(&cmds);
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&lent));
+    let checkouts = site.ils.transaction_count(Some("checkout")).expect("n");
+    let checkins = site.ils.transaction_count(Some("checkin")).expect("n");
+
+    // As a kill leaves them after the requests reached the ILS and before the answers were
+    // written: the rows of the last loan and the return are open again, maybe sent.
+    let db = site.dir.path().join(selfcheck::store::DB_FILE);
+    let journal = rusqlite::Connection::open(&db).expect("journal");
+    let reopened = journal
+        .execute(
+            "UPDATE journal SET state = 'pending', acked_at = NULL, message = NULL
+             WHERE id IN (SELECT max(id) FROM journal GROUP BY action)",
+            [],
+        )
+        .expect("reopen");
+    assert_eq!(reopened, 2);
+    // Queued (from the offline path) rather than pending, with the maybe-sent flag: the same.
+    journal
+        .execute(
+            "UPDATE journal SET state = 'queued', offline = 1, maybe_sent = 1
+             WHERE action = 'checkin' AND state = 'pending'",
+            [],
+        )
+        .expect("queue");
+
+    let out = site.run(&[json!({"cmd": "sync"})]);
+    let done: u64 = out
+        .iter()
+        .filter(|v| v["kind"] == "sync")
+        .map(|v| v["report"]["already_done"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(done, 2, "both found already done: {out:#?}");
+    assert_eq!(
+        site.ils.transaction_count(Some("checkout")).expect("n"),
+        checkouts
+    );
+    assert_eq!(
+        site.ils.transaction_count(Some("checkin")).expect("n"),
+        checkins
+    );
+    assert_eq!(site.loans_of(&anna), [lent]);
+    let asked: i64 = journal
+        .query_row(
+            "SELECT count(*) FROM journal WHERE state = 'done'
+             AND message = 'already recorded by the library system'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(asked, 2, "settled by asking the ILS, not by sending again");
+    assert!(blind_replays(&journal).is_empty());
+}
+
+/// The journal and the ILS tell the same story. Returns how many rows the sync settled by
+/// asking the ILS.
+fn check(ils_db: &Path, data: &Path, patron: &str, items: &[String], run: u32) -> i64 {
     let journal =
         rusqlite::Connection::open(data.join(selfcheck::store::DB_FILE)).expect("journal");
     let count = |sql: &str| -> i64 {
@@ -221,4 +324,10 @@ fn check(ils_db: &Path, data: &Path, patron: &str, items: &[String], run: u32) {
             ),
         }
     }
+    let blind = blind_replays(&journal);
+    assert!(
+        blind.is_empty(),
+        "run {run}: replayed without asking the ILS first: {blind:?}"
+    );
+    count("SELECT count(*) FROM journal WHERE message = 'already recorded by the library system'")
 }

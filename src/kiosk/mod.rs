@@ -19,6 +19,7 @@ use std::time::Duration;
 
 pub use model::{
     Activity, ItemLine, ItemState, Language, LoanLine, PatronLine, Reason, Screen, ScreenModel,
+    SyncLine,
 };
 
 /// An item tag (or patron card) as the pad read it, decoded by the shell.
@@ -173,6 +174,12 @@ pub enum Event {
     Patron(String),
     /// The PIN typed on the keypad.
     Pin(String),
+    /// A code from the barcode scanner. While identifying it is the patron's card; while
+    /// borrowing or returning it is an item's label (lent or returned like a tag, with no
+    /// security to switch when the item has no tag on the pad). The shape of library codes
+    /// (14 digits, 2... a card, 3... an item) keeps a card from being taken for an item and
+    /// the other way round.
+    Scan(String),
     /// Everything on the pad now (the shell reports the whole inventory after each change).
     Pad(Vec<TagSeen>),
     /// The answer to an [`Effect::Ils`] request.
@@ -192,6 +199,13 @@ pub enum Event {
     RenewAll,
     /// The kiosk cannot serve (`Some(reason)`), or can again (`None`).
     OutOfOrder(Option<String>),
+    /// The background sync has confirmed `done` of `total` queued rows.
+    SyncProgress {
+        done: u64,
+        total: u64,
+    },
+    /// The background sync has ended (finished, or stopped until the link comes back).
+    SyncEnded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,8 +293,8 @@ impl Default for Rules {
 impl Rules {
     pub fn from_settings(s: &crate::config::Settings) -> Rules {
         Rules {
-            require_pin: true,
-            pin_attempts: 3,
+            require_pin: s.terminal.require_pin,
+            pin_attempts: s.terminal.pin_attempts.max(1),
             owner_isil: s.rfid.owner_isil.clone(),
             idle_warning: Duration::from_secs(u64::from(s.terminal.idle_warning_secs)),
             offline: OfflineRules {
@@ -329,6 +343,9 @@ struct Item {
     present: BTreeSet<String>,
     /// Parts in the set (1 for a single item).
     parts: u8,
+    /// Came from a scanned label: with no tag of it on the pad there is no security to
+    /// switch, and it is never "lifted".
+    scanned: bool,
 }
 
 /// One tag's security in this session.
@@ -376,6 +393,7 @@ pub struct Kiosk {
     online: bool,
     out_of_order: Option<String>,
     idle: Duration,
+    sync: Option<SyncLine>,
     next_req: u64,
     pending: HashMap<u64, Pending>,
     /// UIDs on the pad at the last report.
@@ -402,6 +420,7 @@ impl Kiosk {
             online: false,
             out_of_order: None,
             idle: Duration::ZERO,
+            sync: None,
             next_req: 1,
             pending: HashMap::new(),
             pad: Vec::new(),
@@ -431,6 +450,7 @@ impl Kiosk {
             messages: Vec::new(),
             notice: None,
             idle_warning: None,
+            sync: self.sync,
         };
         if let Some(s) = &self.session {
             m.screen = match s.phase {
@@ -537,6 +557,10 @@ impl Kiosk {
             Event::OutOfOrder(reason) => {
                 self.out_of_order = reason;
             }
+            Event::SyncProgress { done, total } => {
+                self.sync = Some(SyncLine { done, total });
+            }
+            Event::SyncEnded => self.sync = None,
             Event::Patron(id) => {
                 self.idle = Duration::ZERO;
                 self.on_patron(id);
@@ -544,6 +568,10 @@ impl Kiosk {
             Event::Pin(pin) => {
                 self.idle = Duration::ZERO;
                 self.on_pin(pin);
+            }
+            Event::Scan(code) => {
+                self.idle = Duration::ZERO;
+                self.on_scan(code);
             }
             Event::Pad(tags) => {
                 if tags != self.pad {
@@ -625,6 +653,58 @@ impl Kiosk {
                 },
             );
         }
+    }
+
+    fn on_scan(&mut self, code: String) {
+        let (code, kind) = match crate::scan::classify(&code) {
+            Ok(b) => (b.normalized, Some(b.kind)),
+            Err(_) => (code.trim().to_string(), None),
+        };
+        if code.is_empty() {
+            return;
+        }
+        let card = matches!(kind, Some(crate::scan::BarcodeKind::LibraryPatron { .. }));
+        let label = matches!(kind, Some(crate::scan::BarcodeKind::LibraryItem { .. }));
+        let taking_items = self.session.as_ref().is_some_and(|s| {
+            s.phase == Phase::Active && matches!(s.activity, Activity::Borrow | Activity::Return)
+        });
+        if taking_items {
+            if !card {
+                self.on_item_label(code);
+            }
+        } else if !label {
+            // At the welcome screen or while identifying: the patron's card.
+            self.on_patron(code);
+        }
+    }
+
+    /// A scanned item label while borrowing or returning: a new item, started at once.
+    fn on_item_label(&mut self, item_id: String) {
+        let online = self.online;
+        let owner = self.rules.owner_isil.clone();
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.items.iter().any(|i| i.line.item_id == item_id) {
+            // Scanned again, or already on the pad as a tag.
+            return;
+        }
+        let seen = TagSeen {
+            uid: String::new(),
+            kind: TagKind::Item {
+                item_id: item_id.clone(),
+                circulating: true,
+                owner: None,
+                set: None,
+                title: None,
+            },
+        };
+        let mut item = new_item(&item_id, &[&seen], owner.as_deref());
+        item.scanned = true;
+        s.items.push(item);
+        let index = s.items.len() - 1;
+        self.start_item(index, online);
+        self.advance_all();
     }
 
     fn on_pin(&mut self, pin: String) {
@@ -1058,7 +1138,7 @@ impl Kiosk {
         for item in &mut s.items {
             match item.step {
                 Step::Asking(_) => {
-                    let lifted = item.present.is_empty();
+                    let lifted = item.present.is_empty() && !item.scanned;
                     item.line.state = if lifted {
                         ItemState::PutBack
                     } else {
@@ -1073,8 +1153,11 @@ impl Kiosk {
                             writes.push(uid.clone());
                         }
                     }
-                    let all = item.tags.len() >= usize::from(item.parts)
-                        && item.tags.values().all(|t| *t == TagSec::Verified);
+                    // A scanned item with no tag of it seen has no security to switch.
+                    let tagless = item.scanned && item.tags.is_empty();
+                    let all = tagless
+                        || (item.tags.len() >= usize::from(item.parts)
+                            && item.tags.values().all(|t| *t == TagSec::Verified));
                     if all {
                         item.step = Step::Done;
                         item.line.state = if item.offline {
@@ -1097,6 +1180,16 @@ impl Kiosk {
                     } else {
                         item.line.state = ItemState::Securing;
                         item.line.reason = None;
+                    }
+                }
+                Step::Done => {
+                    // A tag of an item done from its scanned label turns up on the pad: its
+                    // security is switched too.
+                    for (uid, sec) in item.tags.iter_mut() {
+                        if *sec == TagSec::Unverified && item.present.contains(uid) {
+                            *sec = TagSec::Writing;
+                            writes.push(uid.clone());
+                        }
                     }
                 }
                 _ => {}
@@ -1251,6 +1344,7 @@ fn new_item(key: &str, group: &[&TagSeen], owner_isil: Option<&str>) -> Item {
         tags: BTreeMap::new(),
         present: BTreeSet::new(),
         parts: 1,
+        scanned: false,
     };
     let Some(first) = group.first() else {
         return item;

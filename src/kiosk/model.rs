@@ -203,6 +203,17 @@ pub struct ScreenModel {
     pub notice: Option<Reason>,
     /// Seconds left before the idle timeout ends the session; shown as a warning.
     pub idle_warning: Option<u32>,
+    /// Offline loans and returns being confirmed with the library system in the background;
+    /// `None` when no sync is running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncLine>,
+}
+
+/// Progress of the background sync: rows of the offline queue confirmed so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncLine {
+    pub done: u64,
+    pub total: u64,
 }
 
 impl ScreenModel {

@@ -955,3 +955,190 @@ fn the_model_serialises_to_plain_json() {
     let back: ScreenModel = serde_json::from_value(json).expect("round trip");
     assert_eq!(back, k.model());
 }
+
+#[test]
+fn pin_requirement_comes_from_the_settings() {
+    for (require, pin_screen) in [(true, true), (false, false)] {
+        let mut s = crate::config::Settings::default();
+        s.terminal.require_pin = require;
+        s.terminal.pin_attempts = 2;
+        let rules = Rules::from_settings(&s);
+        assert_eq!(rules.require_pin, require);
+        let mut k = Kiosk::with_rules(KioskConfig::from_settings(&s), rules);
+        k.handle(Event::LinkChanged { online: true });
+        k.handle(Event::Start(Activity::Borrow));
+        let fx = k.handle(Event::Patron(PATRON.into()));
+        if pin_screen {
+            assert!(ils_requests(&fx).is_empty(), "nothing asked before the PIN");
+            assert!(matches!(
+                k.model().screen,
+                Screen::Pin {
+                    attempts_left: 2,
+                    ..
+                }
+            ));
+        } else {
+            assert!(matches!(
+                ils_requests(&fx).as_slice(),
+                [(_, IlsRequest::Patron { pin: None, .. })]
+            ));
+            assert!(matches!(k.model().screen, Screen::Checking { .. }));
+        }
+    }
+}
+
+// ---- Scanned labels ----
+
+const LABEL: &str = "31000000000019";
+
+#[test]
+fn a_scanned_card_identifies_and_a_scanned_label_is_lent_without_a_security_write() {
+    let mut k = circ();
+    // An item label at the welcome screen is not a patron.
+    assert!(k.handle(Event::Scan(LABEL.into())).is_empty());
+    assert!(!k.in_session());
+    k.handle(Event::Scan(PATRON.into()));
+    assert!(matches!(k.model().screen, Screen::Pin { .. }));
+    let fx = k.handle(Event::Pin("0000".into()));
+    let [(req, IlsRequest::Patron { patron_id, .. })] = &ils_requests(&fx)[..] else {
+        panic!("one patron request: {fx:?}");
+    };
+    assert_eq!(patron_id, PATRON);
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Patron(patron_ok()),
+    });
+    assert_eq!(k.model().screen, Screen::Borrow);
+    // The patron's card scanned again is not an item.
+    assert!(ils_requests(&k.handle(Event::Scan(PATRON.into()))).is_empty());
+
+    let fx = k.handle(Event::Scan(format!(" {LABEL}\r\n")));
+    let [
+        (
+            req,
+            IlsRequest::Checkout {
+                item_id, offline, ..
+            },
+        ),
+    ] = &ils_requests(&fx)[..]
+    else {
+        panic!("one checkout: {fx:?}");
+    };
+    assert_eq!(item_id, LABEL);
+    assert!(!offline);
+    assert_eq!(line(&k.model(), LABEL).state, ItemState::Working);
+    // Scanned twice: one loan.
+    assert!(ils_requests(&k.handle(Event::Scan(LABEL.into()))).is_empty());
+    let fx = k.handle(Event::Ils {
+        req: *req,
+        answer: checkout_ok("Scanned"),
+    });
+    assert!(security_writes(&fx).is_empty(), "no tag, nothing to switch");
+    let m = k.model();
+    assert_eq!(line(&m, LABEL).state, ItemState::Done);
+    assert_eq!(line(&m, LABEL).title, "Scanned");
+    assert_eq!(m.patron.and_then(|p| p.may_borrow), Some(9));
+
+    // Its tag turns up on the pad afterwards: the security is switched too.
+    let fx = k.handle(Event::Pad(vec![item_tag("E0", LABEL)]));
+    assert!(ils_requests(&fx).is_empty(), "not lent twice");
+    assert_eq!(security_writes(&fx), [("E0".to_string(), false)]);
+    k.handle(Event::Security {
+        uid: "E0".into(),
+        outcome: SecurityOutcome::Verified,
+    });
+    assert_eq!(line(&k.model(), LABEL).state, ItemState::Done);
+    assert_eq!(k.model().done_count(), 1);
+}
+
+#[test]
+fn a_scanned_label_is_returned_and_refusals_show() {
+    let mut k = circ();
+    k.handle(Event::Start(Activity::Return));
+    let fx = k.handle(Event::Scan(LABEL.into()));
+    let [(req, IlsRequest::Checkin { item_id, .. })] = &ils_requests(&fx)[..] else {
+        panic!("one checkin: {fx:?}");
+    };
+    assert_eq!(item_id, LABEL);
+    let fx = k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Checkin {
+            ok: true,
+            offline: false,
+            title: Some("Book".into()),
+            sort_bin: Some("B2".into()),
+            messages: Vec::new(),
+        },
+    });
+    assert!(security_writes(&fx).is_empty());
+    let m = k.model();
+    assert_eq!(line(&m, LABEL).state, ItemState::Done);
+    assert_eq!(line(&m, LABEL).sort_bin.as_deref(), Some("B2"));
+
+    // A free identifier (a third-party library's own labels) goes to the ILS as scanned.
+    let fx = k.handle(Event::Scan("BK-778".into()));
+    let [(req, IlsRequest::Checkin { item_id, .. })] = &ils_requests(&fx)[..] else {
+        panic!("one checkin: {fx:?}");
+    };
+    assert_eq!(item_id, "BK-778");
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Checkin {
+            ok: false,
+            offline: false,
+            title: None,
+            sort_bin: None,
+            messages: vec!["Unknown item".into()],
+        },
+    });
+    let l = line(&k.model(), "BK-778").clone();
+    assert_eq!(l.state, ItemState::Refused);
+    assert_eq!(l.reason, Some(Reason::Ils));
+}
+
+#[test]
+fn a_scanned_label_offline_follows_the_offline_rules() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    k.handle(Event::LinkChanged { online: false });
+    let fx = k.handle(Event::Scan(LABEL.into()));
+    assert!(matches!(
+        &ils_requests(&fx)[..],
+        [(_, IlsRequest::Checkout { offline: true, .. })]
+    ));
+    // Scans while the PIN is asked are ignored.
+    let mut k = circ();
+    k.handle(Event::Patron(PATRON.into()));
+    assert!(k.handle(Event::Scan(LABEL.into())).is_empty());
+}
+
+#[test]
+fn background_sync_progress_is_shown_without_disturbing_the_session() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let m = shown(k.handle(Event::SyncProgress {
+        done: 10,
+        total: 400,
+    }));
+    assert_eq!(
+        m.sync,
+        Some(SyncLine {
+            done: 10,
+            total: 400
+        })
+    );
+    assert_eq!(m.screen, Screen::Borrow, "the patron stays where they were");
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    assert!(matches!(
+        &ils_requests(&fx)[..],
+        [(_, IlsRequest::Checkout { offline: false, .. })]
+    ));
+    let m = shown(k.handle(Event::SyncEnded));
+    assert_eq!(m.sync, None);
+    assert!(
+        serde_json::to_value(&m)
+            .expect("json")
+            .get("sync")
+            .is_none()
+    );
+}

@@ -1,7 +1,9 @@
 //! The circulation journal: write-ahead records of every circulation action.
 //!
 //! A row is written (state `pending`) in its own transaction *before* the request leaves the
-//! kiosk, and updated with the answer in another. A crash at any instant leaves each action in
+//! kiosk, and updated with the answer in another. The sync works the same way a batch at a
+//! time ([`replay_step`]): one transaction settles the answers of the rows it just replayed and
+//! marks the next rows as maybe sent before they leave. A crash at any instant leaves each action in
 //! one of: `done` / `refused` (the ILS answered), `queued` (decided offline, to be replayed),
 //! `pending` (may or may not have reached the ILS: the sync asks the ILS before replaying it),
 //! or `conflict` (staff must look). Nothing here keeps a name or a title: only ids, dates and
@@ -177,6 +179,155 @@ pub fn note_attempt(conn: &Connection, id: i64, message: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// What the sync learnt about one row it replayed (or checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The ILS's answer, or the sync's verdict: `Done` or `Conflict`.
+    Settle {
+        id: i64,
+        state: State,
+        message: Option<String>,
+    },
+    /// Sent, and no answer came: `maybe_sent` when it may have reached the ILS.
+    NoAnswer {
+        id: i64,
+        message: String,
+        maybe_sent: bool,
+    },
+    /// Marked for sending but never sent: its flag goes back to what it was.
+    NotSent { id: i64, maybe_sent: bool },
+}
+
+impl Update {
+    pub fn id(&self) -> i64 {
+        match self {
+            Update::Settle { id, .. }
+            | Update::NoAnswer { id, .. }
+            | Update::NotSent { id, .. } => *id,
+        }
+    }
+}
+
+/// Rows of the journal someone is sending now: the live kiosk's requests waiting for their
+/// answers, and the rows a sync has taken. Any other sync leaves them, and every later row of
+/// the same item, alone.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>);
+
+impl InFlight {
+    pub fn insert(&self, id: i64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.insert(id);
+        }
+    }
+
+    pub fn remove(&self, id: i64) {
+        if let Ok(mut s) = self.0.lock() {
+            s.remove(&id);
+        }
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.0.lock().map(|s| s.contains(&id)).unwrap_or(false)
+    }
+}
+
+/// One step of the sync, in one transaction (one flush to disk however many rows): record
+/// what the last rows' answers were, then pick the next rows to send (`pick` chooses among
+/// up to `window` open rows, oldest first) and mark them `maybe_sent` before any of them
+/// leaves, so a crash while they are out makes the next sync ask the ILS about each first.
+/// `pick` reads the open rows as it needs them (a batch is short; the window is for rows it
+/// skips). The rows picked are returned with their flags as they were before the mark.
+/// `item`: only that item's rows.
+pub fn replay_step(
+    conn: &mut Connection,
+    updates: &[Update],
+    item: Option<&str>,
+    window: usize,
+    pick: impl FnOnce(&mut dyn Iterator<Item = Entry>) -> Vec<Entry>,
+) -> Result<Vec<Entry>, StoreError> {
+    let now = now_stamp();
+    let tx = conn.transaction()?;
+    {
+        let mut settle = tx.prepare_cached(
+            "UPDATE journal SET state = ?2, message = coalesce(?3, message), updated_at = ?4,
+                    acked_at = ?5, attempts = attempts + 1
+             WHERE id = ?1",
+        )?;
+        let mut no_answer = tx.prepare_cached(
+            "UPDATE journal SET attempts = attempts + 1, message = ?2, updated_at = ?3,
+                    maybe_sent = ?4
+             WHERE id = ?1",
+        )?;
+        let mut not_sent = tx.prepare_cached("UPDATE journal SET maybe_sent = ?2 WHERE id = ?1")?;
+        for u in updates {
+            match u {
+                Update::Settle { id, state, message } => {
+                    let acked =
+                        matches!(state, State::Done | State::Refused).then_some(now.as_str());
+                    settle.execute(params![id, state.as_str(), message, now, acked])?;
+                }
+                Update::NoAnswer {
+                    id,
+                    message,
+                    maybe_sent,
+                } => {
+                    no_answer.execute(params![id, message, now, maybe_sent])?;
+                }
+                Update::NotSent { id, maybe_sent } => {
+                    not_sent.execute(params![id, maybe_sent])?;
+                }
+            }
+        }
+    }
+    let picked = {
+        let (sql, key) = match item {
+            Some(item) => (OPEN_OF_ITEM, rusqlite::types::Value::Text(item.to_string())),
+            None => (
+                OPEN_OLDEST_FIRST,
+                rusqlite::types::Value::Integer(i64::try_from(window).unwrap_or(i64::MAX)),
+            ),
+        };
+        let mut stmt = tx.prepare_cached(&format!("SELECT {COLUMNS} {sql}"))?;
+        let mut failed = None;
+        let mut rows = stmt.query_map([key], entry)?.map_while(|r| match r {
+            Ok(e) => Some(e),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        let picked = pick(&mut rows);
+        drop(rows);
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        picked
+    };
+    {
+        let mut mark = tx.prepare_cached(
+            "UPDATE journal SET maybe_sent = 1 WHERE id = ?1 AND state IN ('pending', 'queued')",
+        )?;
+        for e in &picked {
+            if !e.maybe_sent && e.action != Action::Renew {
+                mark.execute([e.id])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(picked)
+}
+
+/// How many rows are still to be replayed or checked.
+pub fn open_count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM journal WHERE state IN ('pending', 'queued')",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let action: String = r.get(1)?;
     let state: String = r.get(4)?;
@@ -205,6 +356,20 @@ pub fn open_entries(conn: &Connection, limit: usize) -> Result<Vec<Entry>, Store
     ))?;
     let rows = stmt
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], entry)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+const OPEN_OLDEST_FIRST: &str =
+    "FROM journal WHERE state IN ('pending', 'queued') ORDER BY id LIMIT ?1";
+const OPEN_OF_ITEM: &str =
+    "FROM journal WHERE item_id = ?1 AND state IN ('pending', 'queued') ORDER BY id";
+
+/// One item's rows still to be replayed or checked, oldest first.
+pub fn open_entries_of(conn: &Connection, item: &str) -> Result<Vec<Entry>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} {OPEN_OF_ITEM}"))?;
+    let rows = stmt
+        .query_map([item], entry)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
@@ -331,5 +496,44 @@ mod tests {
         let d2 = record(&mut conn, &new(State::Pending)).expect("d2");
         settle(&conn, d2, State::Done, None).expect("settle");
         assert_eq!(purge_older_than(&conn, 2).expect("purge"), 0);
+    }
+
+    #[test]
+    fn replay_step_marks_before_sending_and_settles_after() {
+        let mut conn = open_in_memory().expect("db");
+        let a = record(&mut conn, &new(State::Queued)).expect("a");
+        let b = record(&mut conn, &new(State::Queued)).expect("b");
+        let c = record(&mut conn, &new(State::Queued)).expect("c");
+        assert_eq!(open_count(&conn).expect("n"), 3);
+        let picked = replay_step(&mut conn, &[], None, 10, |rows| rows.collect()).expect("step");
+        assert_eq!(picked.len(), 3);
+        assert!(picked.iter().all(|e| !e.maybe_sent), "flags as they were");
+        for id in [a, b, c] {
+            assert!(get(&conn, id).expect("get").expect("row").maybe_sent);
+        }
+        let updates = [
+            Update::Settle {
+                id: a,
+                state: State::Done,
+                message: None,
+            },
+            Update::NoAnswer {
+                id: b,
+                message: "timeout".into(),
+                maybe_sent: true,
+            },
+            Update::NotSent {
+                id: c,
+                maybe_sent: false,
+            },
+        ];
+        let next = replay_step(&mut conn, &updates, None, 0, |_| Vec::new()).expect("step");
+        assert!(next.is_empty());
+        let ea = get(&conn, a).expect("get").expect("a");
+        assert_eq!(ea.state, State::Done);
+        let eb = get(&conn, b).expect("get").expect("b");
+        assert!(eb.maybe_sent && eb.state == State::Queued && eb.attempts == 1);
+        assert!(!get(&conn, c).expect("get").expect("c").maybe_sent);
+        assert_eq!(open_count(&conn).expect("n"), 2);
     }
 }

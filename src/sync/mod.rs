@@ -1,8 +1,10 @@
 //! Offline queue replay: brings the ILS up to date with what the kiosk did while it could not
 //! reach it, and settles requests whose outcome a crash or a broken link left unknown.
 //!
-//! Rows are replayed oldest first, one at a time (loans of one item must reach the ILS in the
-//! order they happened). For each row:
+//! Rows are replayed oldest first, one request in flight (loans of one item must reach the ILS
+//! in the order they happened), in batches: one journal transaction settles a batch's answers
+//! and marks the next batch as maybe sent before it leaves, so the disk is flushed once per
+//! batch rather than once per row. A batch holds at most one row per item. For each row:
 //! - `pending`, or queued after a request that may have been sent: the ILS is asked first
 //!   (item information, 17): a loan already charged to the patron, or a return already
 //!   checked in, is "already done" and not sent again.
@@ -70,10 +72,43 @@ pub async fn status(store: &StoreHandle) -> Result<Status, SyncError> {
         .await?)
 }
 
-enum Step {
-    Settled(Outcome),
-    /// No answer: stop here.
-    Stop(String),
+/// Rows read from the journal at once to choose a batch from.
+const WINDOW: usize = 2000;
+/// Most rows replayed between two journal transactions.
+const BATCH: usize = 500;
+
+/// Choose the next rows to send, oldest first: a run of rows of different items (an item's
+/// second row waits for the next batch, so that after a crash each item has at most one row
+/// whose outcome is unknown, and asking the ILS about it tells the truth), skipping the rows
+/// the live kiosk still owns together with every later row of their item.
+fn pick(rows: impl Iterator<Item = Entry>, in_flight: &journal::InFlight) -> Vec<Entry> {
+    let mut items = BTreeSet::new();
+    let mut held = BTreeSet::new();
+    let mut batch = Vec::new();
+    for row in rows {
+        let key = row.item_id.clone();
+        if let Some(item) = &key
+            && held.contains(item)
+        {
+            continue;
+        }
+        if in_flight.contains(row.id) {
+            if let Some(item) = key {
+                held.insert(item);
+            }
+            continue;
+        }
+        if let Some(item) = key
+            && !items.insert(item)
+        {
+            break;
+        }
+        batch.push(row);
+        if batch.len() == BATCH {
+            break;
+        }
+    }
+    batch
 }
 
 /// Replay everything queued (and check everything pending). `progress(done, total)` is called
@@ -81,31 +116,39 @@ enum Step {
 pub async fn run(
     sip2: &Sip2Handle,
     store: &StoreHandle,
+    progress: impl FnMut(u64, u64),
+) -> Result<Report, SyncError> {
+    run_beside(sip2, store, &journal::InFlight::default(), progress).await
+}
+
+/// [`run`] beside a live kiosk: the rows in `in_flight` are the kiosk's own requests, still
+/// waiting for their answers, and are left alone.
+pub async fn run_beside(
+    sip2: &Sip2Handle,
+    store: &StoreHandle,
+    in_flight: &journal::InFlight,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, SyncError> {
-    const BATCH: usize = 500;
     let mut report = Report::default();
-    let total: u64 = store
-        .call(|c| {
-            Ok(journal::counts(c)?
-                .into_iter()
-                .filter(|(s, _)| s == "pending" || s == "queued")
-                .map(|(_, n)| n as u64)
-                .sum())
-        })
-        .await?;
+    let total = store.call(|c| journal::open_count(c)).await?;
     let mut handled = 0u64;
     let mut patrons = BTreeSet::new();
-    // Rows settled as conflicts leave the open set, so every batch makes progress.
-    'outer: loop {
-        let rows = store.call(|c| journal::open_entries(c, BATCH)).await?;
+    let mut updates: Vec<journal::Update> = Vec::new();
+    loop {
+        let done = std::mem::take(&mut updates);
+        let rows = step(store, in_flight, done, None, |rows, flight| {
+            pick(rows, flight)
+        })
+        .await?;
         if rows.is_empty() {
             break;
         }
-        for row in rows {
-            match replay(sip2, store, &row).await? {
-                Step::Settled(o) => {
-                    match o {
+        let mut rows = rows.into_iter();
+        for row in rows.by_ref() {
+            match replay(sip2, &row).await {
+                Step::Settled(outcome, update) => {
+                    updates.push(update);
+                    match outcome {
                         Outcome::Done => report.done += 1,
                         Outcome::AlreadyDone => report.already_done += 1,
                         Outcome::Conflict => report.conflicts += 1,
@@ -116,16 +159,31 @@ pub async fn run(
                     handled += 1;
                     progress(handled, total);
                 }
-                Step::Stop(why) => {
+                Step::Stop(why, update) => {
+                    updates.push(update);
                     report.stopped = Some(why);
-                    break 'outer;
+                    break;
                 }
             }
         }
+        // Marked for this batch but not reached: not sent.
+        updates.extend(rows.map(|r| journal::Update::NotSent {
+            id: r.id,
+            maybe_sent: r.maybe_sent,
+        }));
+        if report.stopped.is_some() {
+            step(
+                store,
+                in_flight,
+                std::mem::take(&mut updates),
+                None,
+                |_, _| Vec::new(),
+            )
+            .await?;
+            break;
+        }
     }
-    report.remaining = store
-        .call(|c| Ok(journal::open_entries(c, usize::MAX)?.len() as u64))
-        .await?;
+    report.remaining = store.call(|c| journal::open_count(c)).await?;
     if report.stopped.is_none() {
         for p in patrons {
             if refresh_patron(sip2, store, &p).await? {
@@ -136,11 +194,100 @@ pub async fn run(
     Ok(report)
 }
 
+/// [`journal::replay_step`] on the store thread, with the claims: the rows whose updates
+/// are written are released and the rows picked are taken, in the same job, so that no other
+/// sync can pick them in between.
+async fn step(
+    store: &StoreHandle,
+    in_flight: &journal::InFlight,
+    updates: Vec<journal::Update>,
+    item: Option<String>,
+    pick: impl FnOnce(&mut dyn Iterator<Item = Entry>, &journal::InFlight) -> Vec<Entry>
+    + Send
+    + 'static,
+) -> Result<Vec<Entry>, SyncError> {
+    let flight = in_flight.clone();
+    Ok(store
+        .call(move |c| {
+            for u in &updates {
+                flight.remove(u.id());
+            }
+            let rows = journal::replay_step(c, &updates, item.as_deref(), WINDOW, |rows| {
+                pick(rows, &flight)
+            });
+            // Taken only once the mark is written.
+            for r in rows.iter().flatten() {
+                flight.insert(r.id);
+            }
+            rows
+        })
+        .await?)
+}
+
+/// Settle the rows of one item still open in the journal (queued offline, or left unsure),
+/// oldest first, before the kiosk sends a new request for that item: its earlier loan and
+/// return must reach the ILS before the new one. Rows another sync has taken are waited for,
+/// up to `patience`. Returns false when some are left (no answer, or still taken).
+pub async fn settle_item(
+    sip2: &Sip2Handle,
+    store: &StoreHandle,
+    in_flight: &journal::InFlight,
+    item: &str,
+    patience: std::time::Duration,
+) -> Result<bool, SyncError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut updates = Vec::new();
+    loop {
+        let done = std::mem::take(&mut updates);
+        let rows = step(
+            store,
+            in_flight,
+            done,
+            Some(item.to_string()),
+            |rows, flight| {
+                match rows.next() {
+                    Some(first) if !flight.contains(first.id) => vec![first],
+                    // Nothing open, or the oldest is someone else's now.
+                    _ => Vec::new(),
+                }
+            },
+        )
+        .await?;
+        let Some(row) = rows.into_iter().next() else {
+            let it = item.to_string();
+            let left = store
+                .call(move |c| Ok(journal::open_entries_of(c, &it)?.len()))
+                .await?;
+            if left == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        };
+        match replay(sip2, &row).await {
+            Step::Settled(_, update) => updates.push(update),
+            Step::Stop(_, update) => {
+                step(store, in_flight, vec![update], None, |_, _| Vec::new()).await?;
+                return Ok(false);
+            }
+        }
+    }
+}
+
+enum Step {
+    Settled(Outcome, journal::Update),
+    /// No answer: stop here.
+    Stop(String, journal::Update),
+}
+
 fn no_answer(e: &ClientError) -> String {
     e.to_string()
 }
 
-/// Is the row's action already applied at the ILS? `None`: cannot tell (no answer).
+/// Is the row's action already applied at the ILS? `Err`: cannot tell (no answer).
 async fn already_applied(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String> {
     let item = row.item_id.clone().unwrap_or_default();
     let answer = sip2
@@ -201,60 +348,60 @@ async fn charged_to(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String> {
     })
 }
 
-async fn settle(
-    store: &StoreHandle,
-    id: i64,
-    state: State,
-    msg: Option<String>,
-) -> Result<(), SyncError> {
-    store
-        .call(move |c| journal::settle(c, id, state, msg.as_deref()))
-        .await?;
-    Ok(())
+fn settled(id: i64, state: State, message: Option<String>) -> journal::Update {
+    journal::Update::Settle { id, state, message }
 }
 
-async fn replay(sip2: &Sip2Handle, store: &StoreHandle, row: &Entry) -> Result<Step, SyncError> {
+/// Check (when unsure) and replay one row; the journal update is the caller's to write.
+async fn replay(sip2: &Sip2Handle, row: &Entry) -> Step {
     let unsure = row.state == State::Pending || row.maybe_sent;
     if row.action == Action::Renew {
-        if unsure {
-            settle(
-                store,
-                row.id,
-                State::Conflict,
-                Some("renewal outcome unknown: check the loan's due date".into()),
-            )
-            .await?;
-            return Ok(Step::Settled(Outcome::Conflict));
-        }
-        // Renewals are never queued offline; nothing else to do.
-        settle(
-            store,
-            row.id,
-            State::Conflict,
-            Some("queued renewal".into()),
-        )
-        .await?;
-        return Ok(Step::Settled(Outcome::Conflict));
+        let why = if unsure {
+            "renewal outcome unknown: check the loan's due date"
+        } else {
+            // Renewals are never queued offline.
+            "queued renewal"
+        };
+        return Step::Settled(
+            Outcome::Conflict,
+            settled(row.id, State::Conflict, Some(why.into())),
+        );
     }
     if unsure {
         match already_applied(sip2, row).await {
             Ok(true) => {
-                settle(
-                    store,
-                    row.id,
-                    State::Done,
-                    Some("already recorded by the library system".into()),
-                )
-                .await?;
-                return Ok(Step::Settled(Outcome::AlreadyDone));
+                return Step::Settled(
+                    Outcome::AlreadyDone,
+                    settled(
+                        row.id,
+                        State::Done,
+                        Some("already recorded by the library system".into()),
+                    ),
+                );
             }
             Ok(false) => {}
-            Err(why) => return Ok(Step::Stop(why)),
+            Err(why) => {
+                // Only a read was lost: the row keeps the flag it had.
+                return Step::Stop(
+                    why,
+                    journal::Update::NotSent {
+                        id: row.id,
+                        maybe_sent: row.maybe_sent,
+                    },
+                );
+            }
         }
     }
     let date = SipDateTime::parse(&row.transaction_at);
     let message = match row.action {
-        Action::Checkout => Message::Checkout(sip2::Checkout {
+        Action::Checkin => Message::Checkin(sip2::Checkin {
+            no_block: true,
+            transaction_date: date.clone(),
+            return_date: date,
+            item_id: row.item_id.clone().unwrap_or_default(),
+            ..Default::default()
+        }),
+        _ => Message::Checkout(sip2::Checkout {
             sc_renewal_policy: false,
             no_block: true,
             transaction_date: date,
@@ -263,33 +410,22 @@ async fn replay(sip2: &Sip2Handle, store: &StoreHandle, row: &Entry) -> Result<S
             item_id: row.item_id.clone().unwrap_or_default(),
             ..Default::default()
         }),
-        Action::Checkin => Message::Checkin(sip2::Checkin {
-            no_block: true,
-            transaction_date: date.clone(),
-            return_date: date,
-            item_id: row.item_id.clone().unwrap_or_default(),
-            ..Default::default()
-        }),
-        Action::Renew => unreachable_renew(),
     };
     let answer = match sip2.request(message).await {
         Ok(a) => a,
         Err(e) => {
-            let maybe = !matches!(e, ClientError::Offline(_));
-            let id = row.id;
             let why = no_answer(&e);
-            let w = why.clone();
-            store
-                .call(move |c| {
-                    journal::note_attempt(c, id, &w)?;
-                    if maybe {
-                        // The replay may have reached the ILS: ask before the next one.
-                        journal::queue(c, id, None, true)?;
-                    }
-                    Ok(())
-                })
-                .await?;
-            return Ok(Step::Stop(why));
+            // Refused before it left: not sent. Otherwise it may have reached the ILS, and
+            // the next sync asks before sending it again.
+            let maybe_sent = row.maybe_sent || !matches!(e, ClientError::Offline(_));
+            return Step::Stop(
+                why.clone(),
+                journal::Update::NoAnswer {
+                    id: row.id,
+                    message: why,
+                    maybe_sent,
+                },
+            );
         }
     };
     let (ok, text) = match &answer {
@@ -302,27 +438,24 @@ async fn replay(sip2: &Sip2Handle, store: &StoreHandle, row: &Entry) -> Result<S
         let already = text
             .as_deref()
             .is_some_and(|t| t.to_lowercase().contains("already"));
-        settle(store, row.id, State::Done, text).await?;
-        Ok(Step::Settled(if already {
-            Outcome::AlreadyDone
-        } else {
-            Outcome::Done
-        }))
-    } else {
-        settle(
-            store,
-            row.id,
-            State::Conflict,
-            Some(text.unwrap_or_else(|| "refused by the library system".into())),
+        Step::Settled(
+            if already {
+                Outcome::AlreadyDone
+            } else {
+                Outcome::Done
+            },
+            settled(row.id, State::Done, text),
         )
-        .await?;
-        Ok(Step::Settled(Outcome::Conflict))
+    } else {
+        Step::Settled(
+            Outcome::Conflict,
+            settled(
+                row.id,
+                State::Conflict,
+                Some(text.unwrap_or_else(|| "refused by the library system".into())),
+            ),
+        )
     }
-}
-
-fn unreachable_renew() -> Message {
-    // Renewal rows are settled before a replay is built.
-    Message::RequestResend
 }
 
 /// Refresh one patron's cache record after the sync (counts, flags, fines; never the name).
@@ -356,4 +489,68 @@ async fn refresh_patron(
         .call(move |c| crate::shell::cache_patron(c, &row))
         .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, item: &str) -> Entry {
+        Entry {
+            id,
+            action: Action::Checkout,
+            patron_id: Some("P".into()),
+            item_id: Some(item.into()),
+            state: State::Queued,
+            offline: true,
+            transaction_at: "20261128    101500".into(),
+            due_at: None,
+            attempts: 0,
+            message: None,
+            maybe_sent: false,
+        }
+    }
+
+    fn ids(rows: &[Entry]) -> Vec<i64> {
+        rows.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn a_batch_holds_one_row_per_item_in_order() {
+        let rows = vec![
+            row(1, "A"),
+            row(2, "B"),
+            row(3, "C"),
+            row(4, "A"),
+            row(5, "D"),
+        ];
+        let picked = pick(rows.into_iter(), &journal::InFlight::default());
+        assert_eq!(
+            ids(&picked),
+            [1, 2, 3],
+            "the second row of A waits, and so does D"
+        );
+    }
+
+    #[test]
+    fn rows_of_the_live_kiosk_hold_back_their_item() {
+        let live = journal::InFlight::default();
+        live.insert(2);
+        let rows = vec![row(1, "A"), row(2, "B"), row(3, "B"), row(4, "C")];
+        assert_eq!(ids(&pick(rows.into_iter(), &live)), [1, 4]);
+        live.remove(2);
+        let rows = vec![row(2, "B"), row(3, "B")];
+        assert_eq!(ids(&pick(rows.into_iter(), &live)), [2]);
+    }
+
+    #[test]
+    fn a_batch_is_bounded() {
+        let rows: Vec<Entry> = (0..BATCH as i64 + 10)
+            .map(|i| row(i, &format!("I{i}")))
+            .collect();
+        assert_eq!(
+            pick(rows.into_iter(), &journal::InFlight::default()).len(),
+            BATCH
+        );
+    }
 }
