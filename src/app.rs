@@ -67,7 +67,7 @@ pub fn start_core(
     board: &Board,
     data_dir: &Path,
     show: impl Fn(ScreenModel) + Send + 'static,
-    on_staff_card: Box<dyn Fn() + Send + Sync>,
+    on_staff_card: StaffCardHook,
 ) -> Result<Core> {
     let db = data_dir.join(store::DB_FILE);
     let store = StoreHandle::spawn(store::open(&db)?).context("cannot start the store thread")?;
@@ -117,11 +117,22 @@ pub fn start_core(
         ShellConfig::from_settings(settings),
     );
     let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
+    match crate::hw::open_scanner(board) {
+        Ok(Some(scanner)) => {
+            let staff_cards = settings.staff.cards.clone();
+            spawn_scanner(scanner, events.clone(), staff_cards, on_staff_card.clone())
+                .context("cannot start the scanner thread")?;
+        }
+        Ok(None) => {}
+        // Cards and items on the pad still work: a missing scanner is for the staff to fix.
+        Err(e) => tracing::error!("{e}"),
+    }
     let watch = PadWatch {
         staff_cards: settings.staff.cards.clone(),
         on_staff_card,
         reader_fault: reader_fault.clone(),
         offline_enabled: settings.offline.enabled,
+        retention_days: settings.offline.journal_retention_days,
     };
     runtime.spawn(serve_kiosk(kiosk, shell, rx, show, watch));
     let ticks = events.clone();
@@ -159,16 +170,55 @@ const READER_FAILURES: u32 = 3;
 /// kiosk says it is out of order (the link is often down for a moment at start).
 const LINK_GRACE: Duration = Duration::from_secs(10);
 
+/// Opens staff mode when a staff card is presented (from the pad loop or the scanner thread).
+pub type StaffCardHook = Arc<dyn Fn() + Send + Sync>;
+
 /// What the pad loop does besides telling the core: staff cards go to staff mode.
 pub struct PadWatch {
     /// Card numbers that open staff mode instead of a patron session.
     pub staff_cards: Vec<String>,
     /// Called (on the runtime) when a staff card is put on the pad.
-    pub on_staff_card: Box<dyn Fn() + Send + Sync>,
+    pub on_staff_card: StaffCardHook,
     /// The reader could not be opened at start: the kiosk stays out of order with this.
     pub reader_fault: Option<String>,
     /// Lending and returning go on while the library system is unreachable.
     pub offline_enabled: bool,
+    /// Days acknowledged journal rows are kept.
+    pub retention_days: u32,
+}
+
+/// How long the scanner thread waits for a code before it looks whether the kiosk still runs.
+const SCAN_WAIT: Duration = Duration::from_millis(500);
+
+/// Read the scanner on its own thread (its drivers block): staff cards open staff mode,
+/// every other code goes to the core, which decides whether it is a card or an item label.
+fn spawn_scanner(
+    mut scanner: Box<dyn crate::scan::Scanner + Send>,
+    events: mpsc::Sender<Event>,
+    staff_cards: Vec<String>,
+    on_staff_card: StaffCardHook,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("selfcheck-scan".into())
+        .spawn(move || {
+            while !events.is_closed() {
+                match scanner.next_code(SCAN_WAIT) {
+                    Ok(Some(code)) => {
+                        if staff_cards.iter().any(|c| c.trim() == code.trim()) {
+                            on_staff_card();
+                        } else if let Err(e) = events.try_send(Event::Scan(code)) {
+                            tracing::warn!("scan dropped, the kiosk core is busy: {e}");
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) if e.is_bad_scan() => tracing::info!("bad scan ignored: {e}"),
+                    Err(e) => {
+                        tracing::error!("the barcode scanner stopped: {e}");
+                        break;
+                    }
+                }
+            }
+        })
 }
 
 impl PadWatch {
@@ -253,7 +303,8 @@ async fn serve_kiosk(
     watch: PadWatch,
 ) {
     let mut runner =
-        crate::headless::Runner::new(kiosk, shell, Box::new(crate::headless::ShowOnly(show)));
+        crate::headless::Runner::new(kiosk, shell, Box::new(crate::headless::ShowOnly(show)))
+            .with_retention(watch.retention_days);
     let mut poll = tokio::time::interval(PAD_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut faults = Faults {
@@ -355,7 +406,7 @@ pub fn run(
         &board,
         data_dir,
         move |model| ui.show(model),
-        Box::new(move || staff::card_presented(&for_cards)),
+        Arc::new(move || staff::card_presented(&for_cards)),
     )?;
     bridge::write_model(&window, &core.first_model);
     let staff = staff::connect(
@@ -454,5 +505,48 @@ mod tests {
         assert!(told.is_some_and(|r| r.starts_with("ILS link")));
         f.link(true, false);
         assert_eq!(f.changed(), Some(None));
+    }
+
+    #[test]
+    fn scanned_codes_go_to_the_core_and_staff_cards_to_staff_mode() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use crate::scan::{ScanError, sim::sim_scanner};
+
+        let (handle, scanner) = sim_scanner(8);
+        let (events, mut rx) = mpsc::channel(8);
+        let opened = Arc::new(AtomicUsize::new(0));
+        let counter = opened.clone();
+        let thread = spawn_scanner(
+            Box::new(scanner),
+            events,
+            vec!["29990000000001".into()],
+            Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .expect("thread");
+        handle.scan("31000000000094").expect("scan");
+        handle
+            .fail(ScanError::NotPrintable {
+                position: 0,
+                byte: 0x07,
+            })
+            .expect("bad scan");
+        handle.scan(" 29990000000001").expect("staff card");
+        handle.scan("21000000000021").expect("scan");
+        assert_eq!(
+            rx.blocking_recv(),
+            Some(Event::Scan("31000000000094".into()))
+        );
+        assert_eq!(
+            rx.blocking_recv(),
+            Some(Event::Scan("21000000000021".into())),
+            "a bad scan is skipped, the staff card is not a patron"
+        );
+        assert_eq!(opened.load(Ordering::SeqCst), 1);
+        // The kiosk stops: the thread ends by itself.
+        drop(rx);
+        thread.join().expect("scanner thread ends");
     }
 }

@@ -105,7 +105,7 @@ fn a_patron_borrows_through_the_window_and_the_next_one_times_out() {
         &board,
         dir.path(),
         move |m| sink.lock().expect("models").push(m),
-        Box::new(|| {}),
+        std::sync::Arc::new(|| {}),
     )
     .expect("core");
     bridge::write_model(&window, &core.first_model);

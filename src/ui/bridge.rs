@@ -751,6 +751,7 @@ mod tests {
             messages: Vec::new(),
             notice: None,
             idle_warning: None,
+            sync: None,
         };
         let b = Activity::Borrow;
         let cases = [
