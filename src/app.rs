@@ -368,6 +368,13 @@ async fn poll_once(
 /// `RestartForceExitStatus=75`; 75 is EX_TEMPFAIL).
 pub const RESTART_EXIT_CODE: u8 = 75;
 
+/// When the process started: `main` sets it first thing, for the cold-start figure.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// For `scripts/bench-ui`: with this set to N, `run` renders its first frame, prints how long
+/// after the start that was, and closes the window N milliseconds later.
+pub const BENCH_EXIT_ENV: &str = "SELFCHECK_BENCH_EXIT_MS";
+
 /// How `selfcheck run` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -444,12 +451,74 @@ pub fn run(
         window.window().set_fullscreen(true);
         window.global::<crate::ui::Theme>().set_hide_pointer(true);
     }
+    if let Some(ms) = std::env::var(BENCH_EXIT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        bench_first_frame(&window, Duration::from_millis(ms));
+    }
     window.run().context("the UI event loop failed")?;
     core.shutdown();
     Ok(match staff.exit_request() {
         Some(ExitRequest::Restart) => Ended::Restart,
         Some(ExitRequest::Quit) | None => Ended::Closed,
     })
+}
+
+/// How long the bench waits for the platform to give the window its on-screen size.
+#[cfg(feature = "gui")]
+const BENCH_SIZE_WAIT: Duration = Duration::from_secs(3);
+
+/// Once the platform has given the window its on-screen size (the event loop runs before the
+/// window exists, at a provisional size): render a frame of the window as it is, print the
+/// time since the process started, and close the window after `linger`.
+#[cfg(feature = "gui")]
+fn bench_first_frame(window: &crate::ui::AppWindow, linger: Duration) {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use slint::ComponentHandle;
+
+    let weak = window.as_weak();
+    // The provisional size, as the first tick finds it.
+    let mut first_size = None;
+    let waiting_since = std::time::Instant::now();
+    let poll = Rc::new(slint::Timer::default());
+    let done = Rc::new(Cell::new(false));
+    let keep = poll.clone();
+    poll.start(
+        slint::TimerMode::Repeated,
+        Duration::from_millis(1),
+        move || {
+            let Some(window) = weak.upgrade() else {
+                return;
+            };
+            let size = window.window().size();
+            let sized = *first_size.get_or_insert(size) != size;
+            if done.get() || (!sized && waiting_since.elapsed() < BENCH_SIZE_WAIT) {
+                return;
+            }
+            done.set(true);
+            keep.stop();
+            match window.window().take_snapshot() {
+                Ok(frame) => {
+                    let since = STARTED.get().map(|t| t.elapsed()).unwrap_or_default();
+                    println!(
+                        "first frame {}x{} after {:.1} ms",
+                        frame.width(),
+                        frame.height(),
+                        since.as_secs_f64() * 1000.0
+                    );
+                }
+                Err(e) => eprintln!("no frame: {e}"),
+            }
+            slint::Timer::single_shot(linger, || {
+                if let Err(e) = slint::quit_event_loop() {
+                    tracing::warn!("cannot close the window: {e}");
+                }
+            });
+        },
+    );
 }
 
 #[cfg(not(feature = "gui"))]

@@ -268,6 +268,7 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    let _ = selfcheck::app::STARTED.set(std::time::Instant::now());
     let cli = Cli::parse();
     if let Err(e) = selfcheck::logging::init(&cli.global.log_level) {
         eprintln!("error: {e}");
