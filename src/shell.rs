@@ -40,6 +40,41 @@ pub struct Exchange {
     pub message: Option<String>,
 }
 
+impl Exchange {
+    /// The ILS answered `request` (yes or no); its screen messages are the message.
+    fn answered(
+        request: &'static str,
+        item: Option<String>,
+        ok: bool,
+        journal: i64,
+        messages: &[String],
+    ) -> Exchange {
+        Exchange {
+            request,
+            item,
+            outcome: if ok { "ok" } else { "refused" },
+            journal: Some(journal),
+            message: nonempty(&messages.join(" ")),
+        }
+    }
+
+    /// `request` was queued for the sync in journal row `journal`.
+    fn queued(request: &'static str, item: String, journal: i64) -> Exchange {
+        Exchange {
+            request,
+            item: Some(item),
+            outcome: "queued",
+            journal: Some(journal),
+            message: None,
+        }
+    }
+}
+
+/// An answer of the wrong kind, as the error it is.
+fn unexpected(answer: Message) -> ClientError {
+    ClientError::Protocol(format!("answer {answer:?}"))
+}
+
 /// Settings the shell needs.
 #[derive(Debug, Clone)]
 pub struct ShellConfig {
@@ -385,6 +420,63 @@ impl Shell {
         ))
     }
 
+    /// A renewal without its answer. A renewal is never queued offline: one maybe sent goes
+    /// to staff as a conflict.
+    async fn renewal_unavailable(
+        &self,
+        id: i64,
+        result: Result<Message, ClientError>,
+        request: &'static str,
+        item: Option<String>,
+    ) -> Result<(IlsAnswer, Exchange), ShellError> {
+        let e = result.map_or_else(|e| e, unexpected);
+        let (answer, mut ex) = self.unavailable(id, &e, request, item).await?;
+        if let IlsAnswer::Unavailable {
+            maybe_sent: true, ..
+        } = answer
+        {
+            self.settle(id, State::Conflict, Some(format!("outcome unknown: {e}")))
+                .await?;
+            ex.outcome = "conflict";
+        }
+        Ok((answer, ex))
+    }
+
+    /// Settle a row by the ILS's yes or no, with its screen messages.
+    async fn settle_answer(
+        &self,
+        id: i64,
+        ok: bool,
+        messages: &[String],
+    ) -> Result<(), ShellError> {
+        let state = if ok { State::Done } else { State::Refused };
+        self.settle(id, state, nonempty(&messages.join(" "))).await
+    }
+
+    /// Queue an action for the sync: the row of the request that just failed unsent
+    /// (`journal`), or a new one.
+    async fn queue_offline(
+        &self,
+        journal: Option<i64>,
+        action: Action,
+        patron: Option<&str>,
+        item_id: &str,
+        due: Option<String>,
+    ) -> Result<i64, ShellError> {
+        match journal {
+            Some(id) => {
+                self.store
+                    .call(move |c| journal::queue(c, id, due.as_deref(), true))
+                    .await?;
+                Ok(id)
+            }
+            None => Ok(self
+                .record(action, patron, Some(item_id), State::Queued, due)
+                .await?
+                .0),
+        }
+    }
+
     /// The item's earlier actions still in the journal (lent or returned offline, or left
     /// unsure by a crash) reach the ILS before a new one: a background sync may be on them.
     async fn settle_earlier(&self, item_id: &str) -> Result<(), ShellError> {
@@ -427,15 +519,15 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::CheckoutResponse(r)) => {
-                let text = r.screen_messages.join(" ");
-                let state = if r.ok { State::Done } else { State::Refused };
-                self.settle(id, state, nonempty(&text)).await?;
+                self.settle_answer(id, r.ok, &r.screen_messages).await?;
                 self.cache_item(
                     &item_id,
                     nonempty(&r.title_id),
                     r.media_type.map(|m| m.code().to_string()),
                 )
                 .await?;
+                let exchange =
+                    Exchange::answered("checkout", Some(item_id), r.ok, id, &r.screen_messages);
                 Ok((
                     IlsAnswer::Checkout {
                         ok: r.ok,
@@ -444,18 +536,12 @@ impl Shell {
                         due: nonempty(&r.due_date).map(|d| display_date(&d)),
                         messages: r.screen_messages,
                     },
-                    Exchange {
-                        request: "checkout",
-                        item: Some(item_id),
-                        outcome: if r.ok { "ok" } else { "refused" },
-                        journal: Some(id),
-                        message: nonempty(&text),
-                    },
+                    exchange,
                 ))
             }
             Ok(other) => {
-                let e = ClientError::Protocol(format!("answer {other:?}"));
-                self.unavailable(id, &e, "checkout", Some(item_id)).await
+                self.unavailable(id, &unexpected(other), "checkout", Some(item_id))
+                    .await
             }
             Err(e) => self.unavailable(id, &e, "checkout", Some(item_id)).await,
         }
@@ -473,27 +559,15 @@ impl Shell {
             .config
             .loan_days(cached.as_ref().and_then(|c| c.1.as_deref()));
         let due = Local::now().date_naive() + Days::days(i64::from(days));
-        let due_wire = due_sip(due);
-        let id = match journal {
-            Some(id) => {
-                let d = due_wire.clone();
-                self.store
-                    .call(move |c| journal::queue(c, id, Some(&d), true))
-                    .await?;
-                id
-            }
-            None => {
-                self.record(
-                    Action::Checkout,
-                    Some(&patron_id),
-                    Some(&item_id),
-                    State::Queued,
-                    Some(due_wire),
-                )
-                .await?
-                .0
-            }
-        };
+        let id = self
+            .queue_offline(
+                journal,
+                Action::Checkout,
+                Some(&patron_id),
+                &item_id,
+                Some(due_sip(due)),
+            )
+            .await?;
         Ok((
             IlsAnswer::Checkout {
                 ok: true,
@@ -502,13 +576,7 @@ impl Shell {
                 due: Some(due.format("%Y-%m-%d").to_string()),
                 messages: Vec::new(),
             },
-            Exchange {
-                request: "checkout",
-                item: Some(item_id),
-                outcome: "queued",
-                journal: Some(id),
-                message: None,
-            },
+            Exchange::queued("checkout", item_id, id),
         ))
     }
 
@@ -526,9 +594,7 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::CheckinResponse(r)) => {
-                let text = r.screen_messages.join(" ");
-                let state = if r.ok { State::Done } else { State::Refused };
-                self.settle(id, state, nonempty(&text)).await?;
+                self.settle_answer(id, r.ok, &r.screen_messages).await?;
                 let title = r.title_id.as_deref().and_then(nonempty);
                 self.cache_item(
                     &item_id,
@@ -541,6 +607,8 @@ impl Shell {
                     .as_deref()
                     .and_then(nonempty)
                     .or_else(|| r.destination_location.as_deref().and_then(nonempty));
+                let exchange =
+                    Exchange::answered("checkin", Some(item_id), r.ok, id, &r.screen_messages);
                 Ok((
                     IlsAnswer::Checkin {
                         ok: r.ok,
@@ -549,18 +617,12 @@ impl Shell {
                         sort_bin,
                         messages: r.screen_messages,
                     },
-                    Exchange {
-                        request: "checkin",
-                        item: Some(item_id),
-                        outcome: if r.ok { "ok" } else { "refused" },
-                        journal: Some(id),
-                        message: nonempty(&text),
-                    },
+                    exchange,
                 ))
             }
             Ok(other) => {
-                let e = ClientError::Protocol(format!("answer {other:?}"));
-                self.unavailable(id, &e, "checkin", Some(item_id)).await
+                self.unavailable(id, &unexpected(other), "checkin", Some(item_id))
+                    .await
             }
             Err(e) => self.unavailable(id, &e, "checkin", Some(item_id)).await,
         }
@@ -571,19 +633,9 @@ impl Shell {
         item_id: String,
         journal: Option<i64>,
     ) -> Result<(IlsAnswer, Exchange), ShellError> {
-        let id = match journal {
-            Some(id) => {
-                self.store
-                    .call(move |c| journal::queue(c, id, None, true))
-                    .await?;
-                id
-            }
-            None => {
-                self.record(Action::Checkin, None, Some(&item_id), State::Queued, None)
-                    .await?
-                    .0
-            }
-        };
+        let id = self
+            .queue_offline(journal, Action::Checkin, None, &item_id, None)
+            .await?;
         let item = item_id.clone();
         let cached = self.store.call(move |c| cached_item(c, &item)).await?;
         Ok((
@@ -594,13 +646,7 @@ impl Shell {
                 sort_bin: None,
                 messages: Vec::new(),
             },
-            Exchange {
-                request: "checkin",
-                item: Some(item_id),
-                outcome: "queued",
-                journal: Some(id),
-                message: None,
-            },
+            Exchange::queued("checkin", item_id, id),
         ))
     }
 
@@ -626,40 +672,21 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::RenewResponse(r)) => {
-                let text = r.screen_messages.join(" ");
-                let state = if r.ok { State::Done } else { State::Refused };
-                self.settle(id, state, nonempty(&text)).await?;
+                self.settle_answer(id, r.ok, &r.screen_messages).await?;
+                let exchange =
+                    Exchange::answered("renew", Some(item_id), r.ok, id, &r.screen_messages);
                 Ok((
                     IlsAnswer::Renew {
                         ok: r.ok,
                         due: nonempty(&r.due_date).map(|d| display_date(&d)),
                         messages: r.screen_messages,
                     },
-                    Exchange {
-                        request: "renew",
-                        item: Some(item_id),
-                        outcome: if r.ok { "ok" } else { "refused" },
-                        journal: Some(id),
-                        message: nonempty(&text),
-                    },
+                    exchange,
                 ))
             }
             other => {
-                // A renewal is never queued offline: a maybe-sent one goes to staff.
-                let e = match other {
-                    Err(e) => e,
-                    Ok(m) => ClientError::Protocol(format!("answer {m:?}")),
-                };
-                let (answer, mut ex) = self.unavailable(id, &e, "renew", Some(item_id)).await?;
-                if let IlsAnswer::Unavailable {
-                    maybe_sent: true, ..
-                } = answer
-                {
-                    self.settle(id, State::Conflict, Some(format!("outcome unknown: {e}")))
-                        .await?;
-                    ex.outcome = "conflict";
-                }
-                Ok((answer, ex))
+                self.renewal_unavailable(id, other, "renew", Some(item_id))
+                    .await
             }
         }
     }
@@ -676,39 +703,20 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::RenewAllResponse(r)) => {
-                let text = r.screen_messages.join(" ");
-                self.settle(id, State::Done, nonempty(&text)).await?;
+                // The row is done whatever the ILS renewed: its lists say which loans.
+                let exchange = Exchange::answered("renew_all", None, r.ok, id, &r.screen_messages);
+                self.settle(id, State::Done, exchange.message.clone())
+                    .await?;
                 Ok((
                     IlsAnswer::RenewAll {
                         renewed: r.renewed_items,
                         unrenewed: r.unrenewed_items,
                         messages: r.screen_messages,
                     },
-                    Exchange {
-                        request: "renew_all",
-                        item: None,
-                        outcome: if r.ok { "ok" } else { "refused" },
-                        journal: Some(id),
-                        message: nonempty(&text),
-                    },
+                    exchange,
                 ))
             }
-            other => {
-                let e = match other {
-                    Err(e) => e,
-                    Ok(m) => ClientError::Protocol(format!("answer {m:?}")),
-                };
-                let (answer, mut ex) = self.unavailable(id, &e, "renew_all", None).await?;
-                if let IlsAnswer::Unavailable {
-                    maybe_sent: true, ..
-                } = answer
-                {
-                    self.settle(id, State::Conflict, Some(format!("outcome unknown: {e}")))
-                        .await?;
-                    ex.outcome = "conflict";
-                }
-                Ok((answer, ex))
-            }
+            other => self.renewal_unavailable(id, other, "renew_all", None).await,
         }
     }
 
