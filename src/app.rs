@@ -119,8 +119,8 @@ pub fn start_core(
     let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
     match crate::hw::open_scanner(board) {
         Ok(Some(scanner)) => {
-            let staff_cards = settings.staff.cards.clone();
-            spawn_scanner(scanner, events.clone(), staff_cards, on_staff_card.clone())
+            let staff = settings.staff.clone();
+            spawn_scanner(scanner, events.clone(), staff, on_staff_card.clone())
                 .context("cannot start the scanner thread")?;
         }
         Ok(None) => {}
@@ -128,7 +128,7 @@ pub fn start_core(
         Err(e) => tracing::error!("{e}"),
     }
     let watch = PadWatch {
-        staff_cards: settings.staff.cards.clone(),
+        staff: settings.staff.clone(),
         on_staff_card,
         reader_fault: reader_fault.clone(),
         offline_enabled: settings.offline.enabled,
@@ -175,8 +175,8 @@ pub type StaffCardHook = Arc<dyn Fn() + Send + Sync>;
 
 /// What the pad loop does besides telling the core: staff cards go to staff mode.
 pub struct PadWatch {
-    /// Card numbers that open staff mode instead of a patron session.
-    pub staff_cards: Vec<String>,
+    /// The staff cards, which open staff mode instead of a patron session.
+    pub staff: crate::config::Staff,
     /// Called (on the runtime) when a staff card is put on the pad.
     pub on_staff_card: StaffCardHook,
     /// The reader could not be opened at start: the kiosk stays out of order with this.
@@ -195,7 +195,7 @@ const SCAN_WAIT: Duration = Duration::from_millis(500);
 fn spawn_scanner(
     mut scanner: Box<dyn crate::scan::Scanner + Send>,
     events: mpsc::Sender<Event>,
-    staff_cards: Vec<String>,
+    staff: crate::config::Staff,
     on_staff_card: StaffCardHook,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
@@ -204,7 +204,7 @@ fn spawn_scanner(
             while !events.is_closed() {
                 match scanner.next_code(SCAN_WAIT) {
                     Ok(Some(code)) => {
-                        if staff_cards.iter().any(|c| c.trim() == code.trim()) {
+                        if staff.has_card(&code) {
                             on_staff_card();
                         } else if let Err(e) = events.try_send(Event::Scan(code)) {
                             tracing::warn!("scan dropped, the kiosk core is busy: {e}");
@@ -224,7 +224,7 @@ fn spawn_scanner(
 impl PadWatch {
     fn is_staff(&self, tag: &TagSeen) -> bool {
         matches!(&tag.kind, TagKind::PatronCard { patron_id }
-            if self.staff_cards.iter().any(|c| c.trim() == patron_id.trim()))
+            if self.staff.has_card(patron_id))
     }
 }
 
@@ -437,7 +437,7 @@ pub fn run(
         core.events.clone(),
         move || toucher.touch(),
         move |number| {
-            let staff_card = staff::is_staff_card(&settings, number);
+            let staff_card = settings.staff.has_card(number);
             if staff_card {
                 staff::card_presented(&for_typed);
             }
@@ -589,7 +589,10 @@ mod tests {
         let thread = spawn_scanner(
             Box::new(scanner),
             events,
-            vec!["29990000000001".into()],
+            crate::config::Staff {
+                cards: vec!["29990000000001".into()],
+                ..crate::config::Staff::default()
+            },
             Arc::new(move || {
                 counter.fetch_add(1, Ordering::SeqCst);
             }),

@@ -198,6 +198,14 @@ pub struct Staff {
     pub timeout_secs: u32,
 }
 
+impl Staff {
+    /// Whether `id` (a card tag's number or a scanned barcode) is one of the staff cards.
+    pub fn has_card(&self, id: &str) -> bool {
+        let id = id.trim();
+        !id.is_empty() && self.cards.iter().any(|c| c.trim() == id)
+    }
+}
+
 impl Default for Staff {
     fn default() -> Self {
         Self {

@@ -116,8 +116,8 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
         events,
     };
     let mode: StaffMode = staff::connect(&window, ctx.clone());
-    assert!(staff::is_staff_card(&settings, "STAFF-0001"));
-    assert!(!staff::is_staff_card(&settings, "21000000000001"));
+    assert!(settings.staff.has_card("STAFF-0001"));
+    assert!(!settings.staff.has_card("21000000000001"));
 
     // The hidden staff button: the PIN screen, and the patron session ends.
     assert_eq!(screen(&window), "welcome");

@@ -13,14 +13,14 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, Model, ModelRc, SharedString};
 use tokio::sync::mpsc;
 
 use super::sound::{Cue, Sounds};
 use super::{
     AccountAdapter, AppWindow, FineRow, HoldRow, IdentifyAdapter, ItemState as UiItemState,
     KioskAdapter, LanguageOption, LoanRow, PadAdapter, PadItem, PinAdapter, SummaryAdapter,
-    SummaryRow, Theme, format, texts,
+    SummaryRow, Theme, format, rows, texts,
 };
 use crate::kiosk::{Activity, Event, ItemLine, ItemState, Language, LoanLine, Screen, ScreenModel};
 
@@ -78,10 +78,6 @@ pub fn set_sounds(sounds: Sounds) {
 /// models update the adapters but do not take the screen away from the staff.
 pub fn is_staff_view(view: &str) -> bool {
     matches!(view, "staff" | "staff-pin")
-}
-
-fn rows<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
-    ModelRc::from(Rc::new(VecModel::from(rows)))
 }
 
 /// The language buttons: each language in its own name, the chosen one marked.

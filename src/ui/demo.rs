@@ -2,10 +2,8 @@
 //! with validation problems): what `selfcheck screenshot`, the UI tests and the benchmarks
 //! render. It also shows how plain data maps onto the adapters.
 
-use std::rc::Rc;
-
 use chrono::NaiveDate;
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, SharedString};
 
 use super::format;
 use super::{
@@ -91,10 +89,6 @@ pub const SHOTS: &[Shot] = &[
         ..shot("staff-queue", "staff")
     },
 ];
-
-fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
-    ModelRc::from(Rc::new(VecModel::from(rows)))
-}
 
 fn s(text: &str) -> SharedString {
     text.into()
@@ -188,7 +182,7 @@ pub fn fill(window: &AppWindow, language: Language) {
         progress: 0.0,
         bin: SharedString::new(),
     };
-    pad.set_items(model(vec![
+    pad.set_items(super::rows(vec![
         item("Il nome della rosa", ItemState::Done),
         item("三体", ItemState::Done),
         item("The Hobbit, or There and Back Again", ItemState::Done),
@@ -231,7 +225,7 @@ pub fn fill(window: &AppWindow, language: Language) {
         renewable,
         note: SharedString::new(),
     };
-    account.set_loans(model(vec![
+    account.set_loans(super::rows(vec![
         loan(
             "30012000123456",
             "Il nome della rosa",
@@ -272,7 +266,7 @@ pub fn fill(window: &AppWindow, language: Language) {
             true,
         ),
     ]));
-    account.set_holds(model(vec![
+    account.set_holds(super::rows(vec![
         HoldRow {
             title: s("活着"),
             pickup: says(
@@ -294,7 +288,7 @@ pub fn fill(window: &AppWindow, language: Language) {
             until: format::date(day(2026, 12, 2), language).into(),
         },
     ]));
-    account.set_fines(model(vec![
+    account.set_fines(super::rows(vec![
         FineRow {
             description: says(
                 language,
@@ -327,7 +321,7 @@ pub fn fill(window: &AppWindow, language: Language) {
         ok,
         detail,
     };
-    summary.set_rows(model(vec![
+    summary.set_rows(super::rows(vec![
         row("Il nome della rosa", true, due.clone().into()),
         row("三体", true, due.clone().into()),
         row(
@@ -373,7 +367,7 @@ fn fill_returns(window: &AppWindow, language: Language) {
         progress: 0.0,
         bin: bin.into(),
     };
-    pad.set_items(model(vec![
+    pad.set_items(super::rows(vec![
         returned("Il barone rampante", bin(1)),
         returned("围城", bin(2)),
         returned("A Tale of Two Cities", String::new()),
@@ -397,7 +391,7 @@ fn fill_staff(window: &AppWindow) {
     staff.set_reader_text(s("PN5180 on /dev/spidev0.0, firmware 4.1"));
     staff.set_queue_length(3);
     staff.set_conflicts(1);
-    staff.set_versions(model(vec![
+    staff.set_versions(super::rows(vec![
         NameValue {
             name: s("selfcheck"),
             value: s(env!("CARGO_PKG_VERSION")),
@@ -419,7 +413,7 @@ fn fill_staff(window: &AppWindow) {
         error: error.into(),
     };
     let settings = window.global::<SettingsAdapter>();
-    settings.set_fields(model(vec![
+    settings.set_fields(super::rows(vec![
         field("ils.server", "ils.example.org:6001", FieldKind::Text, ""),
         field("ils.tls", "true", FieldKind::Toggle, ""),
         field("ils.user", "kiosk01", FieldKind::Text, ""),
@@ -453,7 +447,7 @@ fn fill_staff(window: &AppWindow) {
         eas: eas.into(),
         model: model.into(),
     };
-    diagnostics.set_tags(model(vec![
+    diagnostics.set_tags(super::rows(vec![
         tag(
             "E0040150A1B2C3D4",
             "30012000123456",
@@ -494,7 +488,7 @@ fn fill_staff(window: &AppWindow) {
         detail: detail.into(),
         conflict: state == "conflict",
     };
-    queue.set_rows(model(vec![
+    queue.set_rows(super::rows(vec![
         row("27/11 10:02", "Checkout", "30012000123456", "queued", ""),
         row("27/11 10:02", "Checkout", "30012000222222", "queued", ""),
         row(

@@ -23,6 +23,11 @@ use slint::{ComponentHandle, SharedString};
 
 pub use screenshot::scale_factor_for;
 
+/// A list for an adapter property.
+pub(crate) fn rows<T: Clone + 'static>(rows: Vec<T>) -> slint::ModelRc<T> {
+    slint::ModelRc::from(std::rc::Rc::new(slint::VecModel::from(rows)))
+}
+
 /// Switch the bundled translation of every `@tr()` string ("en" means the source text).
 pub fn select_language(code: &str) {
     let lang = if code == "en" { "" } else { code };

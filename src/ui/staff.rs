@@ -76,12 +76,6 @@ pub enum ExitRequest {
     Quit,
 }
 
-/// Whether `id` (a card tag or barcode) is one of the staff cards in `settings`.
-pub fn is_staff_card(settings: &Settings, id: &str) -> bool {
-    let id = id.trim();
-    !id.is_empty() && settings.staff.cards.iter().any(|c| c.trim() == id)
-}
-
 /// A staff card was presented: open the staff pages from any thread (the pad and the scanner
 /// are read on the runtime). Does nothing once the window is gone.
 pub fn card_presented(window: &slint::Weak<AppWindow>) {
@@ -336,9 +330,10 @@ impl StaffMode {
             staff.set_pin(SharedString::new());
             staff.set_pin_error(SharedString::new());
             staff.set_terminal_id(self.inner.ctx.settings.terminal.id.as_str().into());
-            staff.set_versions(model(versions(&self.inner.ctx.board)));
+            staff.set_versions(super::rows(versions(&self.inner.ctx.board)));
             w.global::<KioskAdapter>().set_screen("staff".into());
-            w.global::<DiagnosticsAdapter>().set_tags(model(Vec::new()));
+            w.global::<DiagnosticsAdapter>()
+                .set_tags(super::rows(Vec::new()));
             w.global::<DiagnosticsAdapter>()
                 .set_sip2_result(SharedString::new());
             w.global::<QueueAdapter>().set_result(SharedString::new());
@@ -403,7 +398,8 @@ impl StaffMode {
             staff.set_pin(SharedString::new());
             staff.set_pin_error(SharedString::new());
             staff.set_page("status".into());
-            w.global::<DiagnosticsAdapter>().set_tags(model(Vec::new()));
+            w.global::<DiagnosticsAdapter>()
+                .set_tags(super::rows(Vec::new()));
             w.global::<KioskAdapter>().set_screen("welcome".into());
         });
         // The core answers with its welcome model, so the patron screens are fresh.
@@ -652,11 +648,11 @@ impl StaffMode {
                         diagnostics.set_reader_text(
                             format!("{} tags, read in {} ms", tags.len(), took.as_millis()).into(),
                         );
-                        diagnostics.set_tags(model(tags.iter().map(tag_row).collect()));
+                        diagnostics.set_tags(super::rows(tags.iter().map(tag_row).collect()));
                     }
                     Err(e) => {
                         diagnostics.set_reader_text(e.into());
-                        diagnostics.set_tags(model(Vec::new()));
+                        diagnostics.set_tags(super::rows(Vec::new()));
                     }
                 }
             });
@@ -723,7 +719,7 @@ impl StaffMode {
             match result {
                 Ok(Ok(entries)) => m.with_window(|w| {
                     w.global::<QueueAdapter>()
-                        .set_rows(model(entries.iter().map(queue_row).collect()));
+                        .set_rows(super::rows(entries.iter().map(queue_row).collect()));
                 }),
                 Ok(Err(e)) => tracing::warn!("cannot read the journal: {e}"),
                 Err(e) => tracing::warn!("journal read failed: {e}"),
@@ -778,10 +774,6 @@ impl StaffMode {
             m.refresh_queue();
         });
     }
-}
-
-fn model<T: Clone + 'static>(rows: Vec<T>) -> ModelRc<T> {
-    ModelRc::from(Rc::new(VecModel::from(rows)))
 }
 
 fn clamp_i32(n: impl TryInto<i32>) -> i32 {
@@ -1000,12 +992,12 @@ mod tests {
     #[test]
     fn staff_cards() {
         let mut s = Settings::default();
-        assert!(!is_staff_card(&s, "S-1"));
+        assert!(!s.staff.has_card("S-1"));
         s.staff.cards = vec!["S-1".into(), "E004015012345678".into()];
-        assert!(is_staff_card(&s, "S-1"));
-        assert!(is_staff_card(&s, " E004015012345678\n"));
-        assert!(!is_staff_card(&s, "S-2"));
-        assert!(!is_staff_card(&s, ""));
+        assert!(s.staff.has_card("S-1"));
+        assert!(s.staff.has_card(" E004015012345678\n"));
+        assert!(!s.staff.has_card("S-2"));
+        assert!(!s.staff.has_card(""));
     }
 
     #[test]
