@@ -316,7 +316,7 @@ fn pin_not_required_goes_straight_to_the_ils() {
 fn wrong_pin_three_times_refuses() {
     let mut k = circ();
     k.handle(Event::Patron(PATRON.into()));
-    for left in [2u8, 1] {
+    let wrong_pin = |k: &mut Kiosk| {
         let fx = k.handle(Event::Pin("9999".into()));
         let (req, _) = ils_requests(&fx)[0].clone();
         k.handle(Event::Ils {
@@ -327,7 +327,10 @@ fn wrong_pin_three_times_refuses() {
                 ..PatronAnswer::default()
             }),
         });
-        let m = k.model();
+        k.model()
+    };
+    for left in [2u8, 1] {
+        let m = wrong_pin(&mut k);
         assert_eq!(
             m.screen,
             Screen::Pin {
@@ -337,17 +340,7 @@ fn wrong_pin_three_times_refuses() {
         );
         assert_eq!(m.notice, Some(Reason::WrongPin));
     }
-    let fx = k.handle(Event::Pin("9999".into()));
-    let (req, _) = ils_requests(&fx)[0].clone();
-    k.handle(Event::Ils {
-        req,
-        answer: IlsAnswer::Patron(PatronAnswer {
-            known: true,
-            pin_ok: Some(false),
-            ..PatronAnswer::default()
-        }),
-    });
-    let m = k.model();
+    let m = wrong_pin(&mut k);
     assert_eq!(
         m.screen,
         Screen::Refused {
