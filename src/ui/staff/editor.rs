@@ -214,18 +214,19 @@ impl Editor {
 }
 
 /// The settings file's text with every key whose value in `candidate` differs from `saved`
-/// set; the file's other keys stay as they are. A new file starts from the built-in defaults,
-/// so it also keeps what the settings in force changed from them (the staff PIN hash...).
+/// set; the file's other keys, its comments and its layout stay as they are. A new file starts
+/// from the built-in defaults, so it also keeps what the settings in force changed from them
+/// (the staff PIN hash...).
 fn settings_text(path: &Path, candidate: &Settings, saved: &Settings) -> Result<String, SaveError> {
     let io = |e: String| SaveError::Io(e);
     let (mut file, base) = match std::fs::read_to_string(path) {
         Ok(text) => (
-            text.parse::<toml::Table>()
+            text.parse::<toml_edit::DocumentMut>()
                 .map_err(|e| io(format!("{}: {}", path.display(), e.message())))?,
             saved.clone(),
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (toml::Table::new(), Settings::default())
+            (toml_edit::DocumentMut::new(), Settings::default())
         }
         Err(e) => return Err(io(format!("{}: {e}", path.display()))),
     };
@@ -240,18 +241,37 @@ fn settings_text(path: &Path, candidate: &Settings, saved: &Settings) -> Result<
                 continue;
             }
             let table = file
-                .entry(section.as_str())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let Some(table) = table.as_table_mut() else {
+                .entry(section)
+                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+            let Some(table) = table.as_table_like_mut() else {
                 return Err(io(format!(
                     "[{section}] in {} is not a table",
                     path.display()
                 )));
             };
-            table.insert(name.clone(), value.clone());
+            let value = edit_value(value).map_err(io)?;
+            match table.get_mut(name).and_then(|item| item.as_value_mut()) {
+                // In place: the comment after the value stays.
+                Some(old) => {
+                    let decor = old.decor().clone();
+                    *old = value;
+                    *old.decor_mut() = decor;
+                }
+                None => {
+                    table.insert(name, toml_edit::Item::Value(value));
+                }
+            }
         }
     }
-    toml::to_string(&file).map_err(|e| io(e.to_string()))
+    Ok(file.to_string())
+}
+
+/// A settings value (a string, number, flag or list) as an editable TOML value.
+fn edit_value(value: &toml::Value) -> Result<toml_edit::Value, String> {
+    value
+        .to_string()
+        .parse::<toml_edit::Value>()
+        .map_err(|e| format!("cannot write {value}: {e}"))
 }
 
 /// Replace `path` with `text` through a temporary file, mode 0600 (it holds the SIP2 password).
@@ -376,6 +396,30 @@ mod tests {
             let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn saving_keeps_the_files_comments_and_layout() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("c.toml");
+        let before = "# Branch 7, lobby kiosk: installed by the IT team.\n\
+                      [ils]\n\
+                      server = \"ils:6001\" # the branch's SIP2 port\n\
+                      user = \"kiosk\"\n\
+                      password = \"pw\"\n\
+                      \n\
+                      # Offline lending is allowed at this branch.\n\
+                      [offline]\n\
+                      max_items_per_patron = 3\n";
+        std::fs::write(&path, before).expect("write");
+        let mut e = Editor::new(Settings::load(&path).expect("load"));
+        e.edit("ils.server", "ils.example.org:6011");
+        e.edit("terminal.location", "B7-LOBBY");
+        e.save(&path).expect("saved");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let expected = before.replace("ils:6001", "ils.example.org:6011")
+            + "\n[terminal]\nlocation = \"B7-LOBBY\"\n";
+        assert_eq!(text, expected);
     }
 
     #[test]
