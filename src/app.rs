@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use crate::board::{Board, RfidReaderKind};
 use crate::config::Settings;
 use crate::fleet::{Event as TelemetryEvent, LogTelemetry, Telemetry};
-use crate::kiosk::{Event, Kiosk, KioskConfig, Rules, ScreenModel, TagKind, TagSeen};
+use crate::kiosk::{Event, Fault, Kiosk, KioskConfig, Rules, ScreenModel, TagKind, TagSeen};
 use crate::rfid::sim::SimPad;
 use crate::shell::{SharedReader, Shell, ShellConfig};
 use crate::sip2::client::Sip2Handle;
@@ -96,7 +96,7 @@ pub fn start_core(
             // Nothing is ever on this pad: the kiosk stays out of order until restarted.
             let idle: Box<dyn crate::rfid::reader::TagReader + Send> =
                 Box::new(crate::rfid::Iso15693Reader::new(SimPad::new()));
-            (idle, Some(e.to_string()))
+            (idle, Some(Fault::reader(e.to_string())))
         }
     };
     let reader: SharedReader = Arc::new(Mutex::new(reader));
@@ -180,7 +180,7 @@ pub struct PadWatch {
     /// Called (on the runtime) when a staff card is put on the pad.
     pub on_staff_card: StaffCardHook,
     /// The reader could not be opened at start: the kiosk stays out of order with this.
-    pub reader_fault: Option<String>,
+    pub reader_fault: Option<Fault>,
     /// Lending and returning go on while the library system is unreachable.
     pub offline_enabled: bool,
     /// Days acknowledged journal rows are kept.
@@ -232,12 +232,12 @@ impl PadWatch {
 /// of them whenever it changes.
 #[derive(Default)]
 struct Faults {
-    fixed: Option<String>,
+    fixed: Option<Fault>,
     reader_failures: u32,
-    reader: Option<String>,
+    reader: Option<Fault>,
     offline_since: Option<tokio::time::Instant>,
-    link: Option<String>,
-    told: Option<String>,
+    link: Option<Fault>,
+    told: Option<Fault>,
 }
 
 impl Faults {
@@ -250,7 +250,7 @@ impl Faults {
             Err(e) => {
                 self.reader_failures = self.reader_failures.saturating_add(1);
                 if self.reader_failures >= READER_FAILURES {
-                    self.reader = Some(format!("RFID reader: {e}"));
+                    self.reader = Some(Fault::reader(format!("RFID reader: {e}")));
                 }
             }
         }
@@ -266,14 +266,14 @@ impl Faults {
             .offline_since
             .get_or_insert_with(tokio::time::Instant::now);
         if since.elapsed() >= LINK_GRACE {
-            self.link = Some(
-                "ILS link: the library system cannot be reached and offline lending is off".into(),
-            );
+            self.link = Some(Fault::link(
+                "ILS link: the library system cannot be reached and offline lending is off",
+            ));
         }
     }
 
     /// The fault to tell the core, when it differs from the one it was told last.
-    fn changed(&mut self) -> Option<Option<String>> {
+    fn changed(&mut self) -> Option<Option<Fault>> {
         let now = self
             .fixed
             .clone()
@@ -283,7 +283,7 @@ impl Faults {
             return None;
         }
         match &now {
-            Some(reason) => tracing::error!("out of order: {reason}"),
+            Some(fault) => tracing::error!("out of order: {}", fault.reason),
             None => tracing::info!("back in service"),
         }
         self.told = now.clone();
@@ -535,6 +535,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kiosk::FaultKind;
 
     #[test]
     fn a_failing_reader_is_out_of_order_after_three_reads_and_back_after_one() {
@@ -543,7 +544,10 @@ mod tests {
         f.pad_read(Err("no answer".into()));
         assert_eq!(f.changed(), None, "two failures are a hiccup");
         f.pad_read(Err("no answer".into()));
-        assert_eq!(f.changed(), Some(Some("RFID reader: no answer".into())));
+        assert_eq!(
+            f.changed(),
+            Some(Some(Fault::reader("RFID reader: no answer")))
+        );
         assert_eq!(f.changed(), None, "told once");
         f.pad_read(Ok(()));
         assert_eq!(f.changed(), Some(None));
@@ -552,8 +556,8 @@ mod tests {
     #[test]
     fn a_reader_missing_at_start_is_never_cleared_by_reads() {
         let mut f = Faults {
-            fixed: Some("RFID reader: /dev/spidev0.0: no such file".into()),
-            told: Some("RFID reader: /dev/spidev0.0: no such file".into()),
+            fixed: Some(Fault::reader("RFID reader: /dev/spidev0.0: no such file")),
+            told: Some(Fault::reader("RFID reader: /dev/spidev0.0: no such file")),
             ..Faults::default()
         };
         f.pad_read(Ok(()));
@@ -571,7 +575,9 @@ mod tests {
         tokio::time::advance(LINK_GRACE).await;
         f.link(false, false);
         let told = f.changed().expect("a change");
-        assert!(told.is_some_and(|r| r.starts_with("ILS link")));
+        assert!(
+            told.is_some_and(|f| f.kind == FaultKind::Link && f.reason.starts_with("ILS link"))
+        );
         f.link(true, false);
         assert_eq!(f.changed(), Some(None));
     }

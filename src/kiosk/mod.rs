@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 pub use model::{
-    Activity, ItemLine, ItemState, Language, LoanLine, PatronLine, Reason, Screen, ScreenModel,
-    SyncLine,
+    Activity, Fault, FaultKind, ItemLine, ItemState, Language, LoanLine, PatronLine, Reason,
+    Screen, ScreenModel, SyncLine,
 };
 
 /// An item tag (or patron card) as the pad read it, decoded by the shell.
@@ -197,8 +197,8 @@ pub enum Event {
     /// Renew one loan (account screen).
     Renew(String),
     RenewAll,
-    /// The kiosk cannot serve (`Some(reason)`), or can again (`None`).
-    OutOfOrder(Option<String>),
+    /// The kiosk cannot serve (`Some(fault)`), or can again (`None`).
+    OutOfOrder(Option<Fault>),
     /// The background sync has confirmed `done` of `total` queued rows.
     SyncProgress {
         done: u64,
@@ -391,7 +391,7 @@ pub struct Kiosk {
     session: Option<Session>,
     language: Language,
     online: bool,
-    out_of_order: Option<String>,
+    out_of_order: Option<Fault>,
     idle: Duration,
     sync: Option<SyncLine>,
     next_req: u64,
@@ -489,9 +489,10 @@ impl Kiosk {
                 let left = self.config.idle_timeout.saturating_sub(self.idle);
                 m.idle_warning = Some(left.as_secs_f64().ceil() as u32);
             }
-        } else if let Some(reason) = &self.out_of_order {
+        } else if let Some(fault) = &self.out_of_order {
             m.screen = Screen::OutOfOrder {
-                reason: reason.clone(),
+                fault: fault.kind,
+                reason: fault.reason.clone(),
             };
         }
         m

@@ -80,8 +80,51 @@ pub enum Screen {
     Summary { activity: Activity },
     /// The patron cannot use this activity now (`notice` says why); only Cancel.
     Refused { activity: Activity },
-    /// The kiosk cannot serve anyone (no reader, ILS down with offline lending off, ...).
-    OutOfOrder { reason: String },
+    /// The kiosk cannot serve anyone: `fault` says what broke, `reason` in the technician's
+    /// words.
+    OutOfOrder { fault: FaultKind, reason: String },
+}
+
+/// What keeps the kiosk out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The RFID reader cannot be opened or does not answer.
+    Reader,
+    /// The library system cannot be reached and offline lending is off.
+    Link,
+}
+
+impl FaultKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::Reader => "reader",
+            FaultKind::Link => "link",
+        }
+    }
+}
+
+/// Why the kiosk is out of order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub reason: String,
+}
+
+impl Fault {
+    pub fn reader(reason: impl Into<String>) -> Fault {
+        Fault {
+            kind: FaultKind::Reader,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn link(reason: impl Into<String>) -> Fault {
+        Fault {
+            kind: FaultKind::Link,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Where one item on the pad stands.

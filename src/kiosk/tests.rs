@@ -926,10 +926,13 @@ fn done_waits_for_items_in_flight_and_late_answers_are_ignored() {
 #[test]
 fn out_of_order_screen() {
     let mut k = circ();
-    k.handle(Event::OutOfOrder(Some("RFID reader not found".into())));
+    k.handle(Event::OutOfOrder(Some(Fault::reader(
+        "RFID reader not found",
+    ))));
     assert_eq!(
         k.model().screen,
         Screen::OutOfOrder {
+            fault: FaultKind::Reader,
             reason: "RFID reader not found".into()
         }
     );

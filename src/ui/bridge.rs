@@ -199,18 +199,6 @@ fn view_for(model: &ScreenModel, previous: &str) -> (&'static str, Option<Activi
     }
 }
 
-/// What broke, in the words the out-of-order view chooses its sentence by.
-fn fault_kind(reason: &str) -> &'static str {
-    let r = reason.to_ascii_lowercase();
-    if r.contains("reader") || r.contains("rfid") || r.contains("pad") {
-        "reader"
-    } else if r.contains("link") || r.contains("ils") || r.contains("sip2") {
-        "link"
-    } else {
-        ""
-    }
-}
-
 /// Write a screen model into the adapters (on the UI thread).
 pub fn write_model(window: &AppWindow, model: &ScreenModel) {
     let language = model.language;
@@ -281,8 +269,8 @@ pub fn write_model(window: &AppWindow, model: &ScreenModel) {
     }
     kiosk.set_ils_message(messages.join(" · ").into());
     match &model.screen {
-        Screen::OutOfOrder { reason } => {
-            kiosk.set_fault(fault_kind(reason).into());
+        Screen::OutOfOrder { fault, reason } => {
+            kiosk.set_fault(fault.as_str().into());
             kiosk.set_fault_detail(reason.clone().into());
         }
         _ => {
@@ -650,7 +638,7 @@ pub fn connect_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kiosk::{PatronLine, Reason};
+    use crate::kiosk::{FaultKind, PatronLine, Reason};
 
     fn line(state: ItemState) -> ItemLine {
         ItemLine {
@@ -770,6 +758,7 @@ mod tests {
             (Screen::Refused { activity: b }, "", "identify"),
             (
                 Screen::OutOfOrder {
+                    fault: FaultKind::Reader,
                     reason: "reader: no answer".into(),
                 },
                 "",
@@ -783,14 +772,5 @@ mod tests {
                 "{screen:?}"
             );
         }
-        assert_eq!(
-            fault_kind("RFID reader: no answer to GET_VERSION"),
-            "reader"
-        );
-        assert_eq!(
-            fault_kind("ILS link down and offline lending is off"),
-            "link"
-        );
-        assert_eq!(fault_kind("disk full"), "");
     }
 }
