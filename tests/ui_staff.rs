@@ -19,7 +19,7 @@ use selfcheck::store::{self, StoreHandle};
 use selfcheck::ui::staff::{self, StaffContext, StaffMode};
 use selfcheck::ui::{
     AppWindow, DiagnosticsAdapter, KioskAdapter, QueueAdapter, SettingsAdapter, StaffAdapter,
-    install_helpers,
+    install_helpers, select_language,
 };
 use slint::{ComponentHandle, Model};
 
@@ -148,9 +148,14 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     assert_eq!(staff_adapter.get_terminal_id(), "kiosk-01");
     pump_until("the reader and link state", || {
         mock_elapsed_time(2_000);
-        staff_adapter.get_reader_text().contains("1 tags") && staff_adapter.get_link_ok()
+        staff_adapter.get_reader_text() == "sim: 1 tag on the pad" && staff_adapter.get_link_ok()
     });
     assert!(staff_adapter.get_reader_ok());
+    let link = staff_adapter.get_link_text().to_string();
+    assert!(
+        link.starts_with("connected to the in-process demo ILS: "),
+        "{link}"
+    );
     assert_eq!(staff_adapter.get_queue_length(), 0);
     let versions: Vec<String> = staff_adapter
         .get_versions()
@@ -189,6 +194,31 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
         diagnostics.get_sip2_result()
     );
     assert!(diagnostics.get_sip2_result().starts_with("99/98 in "));
+
+    // The lines Rust words follow the language: the SIP2 answer in Italian, the status page's
+    // link and reader lines in Chinese.
+    select_language("it");
+    press(&window, "Esegui il test SIP2");
+    pump_until("the SIP2 test in Italian", || !diagnostics.get_sip2_busy());
+    let result = diagnostics.get_sip2_result().to_string();
+    assert!(result.starts_with("99/98 in "), "{result}");
+    assert!(result.contains("; prestito "), "{result}");
+    assert!(result.contains("; istituto "), "{result}");
+    select_language("zh_CN");
+    tab(&window, "状态");
+    assert_eq!(staff_adapter.get_page(), "status");
+    pump_until("the status lines in Chinese", || {
+        mock_elapsed_time(2_000);
+        staff_adapter.get_reader_text() == "sim：感应区上有1个标签"
+    });
+    let link = staff_adapter.get_link_text().to_string();
+    assert!(link.starts_with("已连接到内置演示图书馆系统："), "{link}");
+    let reader_line = labelled(&window, "感应器")
+        .iter()
+        .filter_map(|e| e.accessible_value())
+        .find(|v| v.ends_with("sim：感应区上有1个标签"));
+    assert!(reader_line.is_some(), "the reader line in Chinese");
+    select_language("en");
 
     // Queue page: the journal's open rows with the patron masked; "Send now" replays them.
     store

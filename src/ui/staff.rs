@@ -330,7 +330,10 @@ impl StaffMode {
             staff.set_pin(SharedString::new());
             staff.set_pin_error(SharedString::new());
             staff.set_terminal_id(self.inner.ctx.settings.terminal.id.as_str().into());
-            staff.set_versions(super::rows(versions(&self.inner.ctx.board)));
+            staff.set_versions(super::rows(versions(
+                &staff.invoke_board(),
+                &self.inner.ctx.board,
+            )));
             w.global::<KioskAdapter>().set_screen("staff".into());
             w.global::<DiagnosticsAdapter>()
                 .set_tags(super::rows(Vec::new()));
@@ -420,11 +423,11 @@ impl StaffMode {
     fn refresh_status(&self) {
         let ctx = &self.inner.ctx;
         let link = ctx.sip2.link().borrow().clone();
-        let (link_ok, link_text) = describe_link(&link, &ctx.settings, SystemTime::now());
+        let line = describe_link(&link, &ctx.settings, SystemTime::now());
         self.with_window(|w| {
             let staff = w.global::<StaffAdapter>();
-            staff.set_link_ok(link_ok);
-            staff.set_link_text(link_text.into());
+            staff.set_link_ok(line.ok());
+            staff.set_link_text(link_text(&staff, &line));
         });
         if self.inner.status_busy.replace(true) {
             return;
@@ -437,10 +440,10 @@ impl StaffMode {
                 lock_reader(&reader)?
                     .inventory()
                     .map(|uids| uids.len())
-                    .map_err(|e| e.to_string())
+                    .map_err(PadError::failed)
             })
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(PadError::failed(e)));
             (counts, pad)
         });
         let m = self.clone();
@@ -464,10 +467,11 @@ impl StaffMode {
                 match pad {
                     Ok(n) => {
                         staff.set_reader_ok(true);
-                        staff.set_reader_text(format!("{board}: {n} tags on the pad").into());
+                        staff.set_reader_text(staff.invoke_tags_on_pad(board.into(), clamp_i32(n)));
                     }
                     Err(e) => {
                         staff.set_reader_ok(false);
+                        let e = e.text(&w.global::<DiagnosticsAdapter>());
                         staff.set_reader_text(format!("{board}: {e}").into());
                     }
                 }
@@ -629,14 +633,12 @@ impl StaffMode {
         let reader = self.inner.ctx.reader.clone();
         let job = self.inner.ctx.runtime.spawn_blocking(move || {
             let started = Instant::now();
-            let tags = lock_reader(&reader)?
-                .read_all()
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((tags, started.elapsed()))
+            let tags = lock_reader(&reader)?.read_all().map_err(PadError::failed)?;
+            Ok::<_, PadError>((tags, started.elapsed()))
         });
         let m = self.clone();
         self.on_ui(async move {
-            let result = job.await.unwrap_or_else(|e| Err(e.to_string()));
+            let result = job.await.unwrap_or_else(|e| Err(PadError::failed(e)));
             m.inner.reader_busy.set(false);
             if !m.is_active() {
                 return;
@@ -646,12 +648,15 @@ impl StaffMode {
                 match result {
                     Ok((tags, took)) => {
                         diagnostics.set_reader_text(
-                            format!("{} tags, read in {} ms", tags.len(), took.as_millis()).into(),
+                            diagnostics.invoke_tags_read(
+                                clamp_i32(tags.len()),
+                                clamp_i32(took.as_millis()),
+                            ),
                         );
                         diagnostics.set_tags(super::rows(tags.iter().map(tag_row).collect()));
                     }
                     Err(e) => {
-                        diagnostics.set_reader_text(e.into());
+                        diagnostics.set_reader_text(e.text(&diagnostics));
                         diagnostics.set_tags(super::rows(Vec::new()));
                     }
                 }
@@ -681,17 +686,21 @@ impl StaffMode {
         });
         let m = self.clone();
         self.on_ui(async move {
-            let (ok, text) = match job.await {
-                Ok((Ok(answer), took)) => describe_status_answer(&answer, took),
-                Ok((Err(e), _)) => (false, e.to_string()),
-                Err(e) => (false, e.to_string()),
+            let outcome = match job.await {
+                Ok((Ok(answer), took)) => Ok(describe_status_answer(&answer, took)),
+                Ok((Err(e), _)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
             };
             m.inner.sip2_busy.set(false);
             m.with_window(|w| {
                 let diagnostics = w.global::<DiagnosticsAdapter>();
                 diagnostics.set_sip2_busy(false);
+                let (ok, text) = match &outcome {
+                    Ok(answer) => (answer.ok(), status_text(&diagnostics, answer)),
+                    Err(e) => (false, e.into()),
+                };
                 diagnostics.set_sip2_ok(ok);
-                diagnostics.set_sip2_result(text.into());
+                diagnostics.set_sip2_result(text);
             });
         });
     }
@@ -784,19 +793,40 @@ fn whole_seconds(d: Duration) -> i32 {
     clamp_i32(d.as_secs() + u64::from(d.subsec_nanos() > 0))
 }
 
-fn lock_reader(
-    reader: &SharedReader,
-) -> Result<std::sync::MutexGuard<'_, Box<dyn crate::rfid::TagReader + Send>>, String> {
-    reader
-        .lock()
-        .map_err(|_| "the reader lock is poisoned".to_string())
+/// Why the pad could not be read.
+#[derive(Debug)]
+enum PadError {
+    /// A thread panicked while it held the reader (our words, translated in the UI).
+    Blocked,
+    /// The reader's or the runtime's own error text.
+    Failed(String),
 }
 
-fn versions(board: &str) -> Vec<NameValue> {
+impl PadError {
+    fn failed(e: impl std::fmt::Display) -> Self {
+        PadError::Failed(e.to_string())
+    }
+
+    fn text(&self, diagnostics: &DiagnosticsAdapter<'_>) -> SharedString {
+        match self {
+            PadError::Blocked => diagnostics.invoke_reader_blocked(),
+            PadError::Failed(e) => e.into(),
+        }
+    }
+}
+
+fn lock_reader(
+    reader: &SharedReader,
+) -> Result<std::sync::MutexGuard<'_, Box<dyn crate::rfid::TagReader + Send>>, PadError> {
+    reader.lock().map_err(|_| PadError::Blocked)
+}
+
+/// The versions list; `board_label` names the board file in the UI's language.
+fn versions(board_label: &str, board: &str) -> Vec<NameValue> {
     [
         ("selfcheck", env!("CARGO_PKG_VERSION")),
         ("Slint", SLINT_VERSION),
-        ("Board", board),
+        (board_label, board),
     ]
     .into_iter()
     .map(|(name, value)| NameValue {
@@ -818,57 +848,147 @@ pub fn queue_counts(counts: &[(String, i64)]) -> (i64, i64) {
     (of(State::Pending) + of(State::Queued), of(State::Conflict))
 }
 
-/// The link as the status page shows it: ok, and a line for staff.
-pub fn describe_link(link: &LinkState, settings: &Settings, now: SystemTime) -> (bool, String) {
+/// Where the SIP2 link goes, as the status page names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Server {
+    /// The in-process demo ILS.
+    Demo,
+    /// `host:port` over TLS.
+    Tls(String),
+    /// `host:port` over plain TCP.
+    PlainTcp(String),
+}
+
+/// What the SIP2 link is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkNow {
+    /// Logged in to the library with this name (its institution id when it gave none).
+    Connected(String),
+    Connecting,
+    /// Down for `secs` seconds; `reason` is the connection's own error text.
+    Offline {
+        secs: u64,
+        reason: String,
+    },
+}
+
+/// The status page's link line as facts; [`link_text`] words it in the UI's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkLine {
+    pub server: Server,
+    pub now: LinkNow,
+}
+
+impl LinkLine {
+    /// The link is up.
+    pub fn ok(&self) -> bool {
+        matches!(self.now, LinkNow::Connected(_))
+    }
+}
+
+/// The link as the status page shows it.
+pub fn describe_link(link: &LinkState, settings: &Settings, now: SystemTime) -> LinkLine {
     let server = if settings.ils.is_demo() {
-        "the in-process demo ILS".to_string()
+        Server::Demo
     } else if settings.ils.tls {
-        format!("{} (TLS)", settings.ils.server)
+        Server::Tls(settings.ils.server.clone())
     } else {
-        format!("{} (plain TCP)", settings.ils.server)
+        Server::PlainTcp(settings.ils.server.clone())
     };
-    match link {
-        LinkState::Online { acs } => {
-            let name = acs
-                .library_name
+    let now = match link {
+        LinkState::Online { acs } => LinkNow::Connected(
+            acs.library_name
                 .as_deref()
                 .filter(|n| !n.is_empty())
-                .unwrap_or(&acs.institution_id);
-            (true, format!("connected to {server}: {name}"))
-        }
-        LinkState::Connecting => (false, format!("connecting to {server}")),
-        LinkState::Offline { since, reason } => {
-            let secs = now.duration_since(*since).unwrap_or_default().as_secs();
-            (false, format!("no link to {server} for {secs} s: {reason}"))
+                .unwrap_or(&acs.institution_id)
+                .to_string(),
+        ),
+        LinkState::Connecting => LinkNow::Connecting,
+        LinkState::Offline { since, reason } => LinkNow::Offline {
+            secs: now.duration_since(*since).unwrap_or_default().as_secs(),
+            reason: reason.clone(),
+        },
+    };
+    LinkLine { server, now }
+}
+
+/// The link line in the UI's language.
+fn link_text(staff: &StaffAdapter<'_>, line: &LinkLine) -> SharedString {
+    let server = match &line.server {
+        Server::Demo => staff.invoke_demo_server(),
+        Server::Tls(address) => staff.invoke_tls_server(address.into()),
+        Server::PlainTcp(address) => staff.invoke_plain_server(address.into()),
+    };
+    match &line.now {
+        LinkNow::Connected(library) => staff.invoke_link_connected(server, library.into()),
+        LinkNow::Connecting => staff.invoke_link_connecting(server),
+        LinkNow::Offline { secs, reason } => {
+            staff.invoke_link_down(server, clamp_i32(*secs), reason.into())
         }
     }
 }
 
-/// The answer to the SIP2 test's SC status (99) for staff: ok, and what the ILS said.
-pub fn describe_status_answer(answer: &Message, took: Duration) -> (bool, String) {
+/// What the ILS answered to the SIP2 test's SC status (99), and how fast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusAnswer {
+    /// ACS status (98), as it should be.
+    Acs {
+        ms: u128,
+        online: bool,
+        checkout: bool,
+        checkin: bool,
+        renewal: bool,
+        institution: String,
+    },
+    /// Another message, by its two-digit code.
+    Unexpected { id: &'static str, ms: u128 },
+}
+
+impl StatusAnswer {
+    /// The ILS answered 98 and is online.
+    pub fn ok(&self) -> bool {
+        matches!(self, StatusAnswer::Acs { online: true, .. })
+    }
+}
+
+/// The answer to the SIP2 test's SC status (99) for staff.
+pub fn describe_status_answer(answer: &Message, took: Duration) -> StatusAnswer {
     let ms = took.as_millis();
-    let Message::AcsStatus(acs) = answer else {
-        return (
-            false,
-            format!("99 answered with {} in {ms} ms, not 98", answer.id()),
-        );
-    };
-    let yes = |b: bool| if b { "allowed" } else { "refused" };
-    (
-        acs.online_status,
-        format!(
-            "99/98 in {ms} ms: {}; checkout {}, checkin {}, renewal {}; institution {}",
-            if acs.online_status {
-                "online"
-            } else {
-                "offline"
-            },
-            yes(acs.checkout_ok),
-            yes(acs.checkin_ok),
-            yes(acs.acs_renewal_policy),
-            acs.institution_id,
+    match answer {
+        Message::AcsStatus(acs) => StatusAnswer::Acs {
+            ms,
+            online: acs.online_status,
+            checkout: acs.checkout_ok,
+            checkin: acs.checkin_ok,
+            renewal: acs.acs_renewal_policy,
+            institution: acs.institution_id.clone(),
+        },
+        other => StatusAnswer::Unexpected { id: other.id(), ms },
+    }
+}
+
+/// The SIP2 test's answer in the UI's language.
+fn status_text(diagnostics: &DiagnosticsAdapter<'_>, answer: &StatusAnswer) -> SharedString {
+    match answer {
+        StatusAnswer::Acs {
+            ms,
+            online,
+            checkout,
+            checkin,
+            renewal,
+            institution,
+        } => diagnostics.invoke_status_answer(
+            clamp_i32(*ms),
+            *online,
+            *checkout,
+            *checkin,
+            *renewal,
+            institution.into(),
         ),
-    )
+        StatusAnswer::Unexpected { id, ms } => {
+            diagnostics.invoke_unexpected_answer((*id).into(), clamp_i32(*ms))
+        }
+    }
 }
 
 /// One tag on the pad, decoded, as a row of the reader page.
@@ -1040,9 +1160,14 @@ mod tests {
             acs: Box::new(acs.clone()),
         };
         let now = SystemTime::now();
+        let line = describe_link(&online, &s, now);
+        assert!(line.ok());
         assert_eq!(
-            describe_link(&online, &s, now),
-            (true, "connected to the in-process demo ILS: DEMO".into())
+            line,
+            LinkLine {
+                server: Server::Demo,
+                now: LinkNow::Connected("DEMO".into()),
+            }
         );
         s.ils.server = "ils.example.org:6001".into();
         s.ils.tls = true;
@@ -1050,26 +1175,43 @@ mod tests {
             since: now - Duration::from_secs(90),
             reason: "connection refused".into(),
         };
+        let line = describe_link(&offline, &s, now);
+        assert!(!line.ok());
         assert_eq!(
-            describe_link(&offline, &s, now),
-            (
-                false,
-                "no link to ils.example.org:6001 (TLS) for 90 s: connection refused".into()
-            )
+            line,
+            LinkLine {
+                server: Server::Tls("ils.example.org:6001".into()),
+                now: LinkNow::Offline {
+                    secs: 90,
+                    reason: "connection refused".into(),
+                },
+            }
         );
-        let (ok, text) =
-            describe_status_answer(&Message::AcsStatus(acs), Duration::from_millis(42));
-        assert!(ok);
-        assert!(
-            text.starts_with("99/98 in 42 ms: online; checkout refused"),
-            "{text}"
+        s.ils.tls = false;
+        let line = describe_link(&LinkState::Connecting, &s, now);
+        assert!(!line.ok());
+        assert_eq!(line.server, Server::PlainTcp("ils.example.org:6001".into()));
+        assert_eq!(line.now, LinkNow::Connecting);
+
+        let answer = describe_status_answer(&Message::AcsStatus(acs), Duration::from_millis(42));
+        assert!(answer.ok());
+        assert_eq!(
+            answer,
+            StatusAnswer::Acs {
+                ms: 42,
+                online: true,
+                checkout: false,
+                checkin: false,
+                renewal: false,
+                institution: "DEMO".into(),
+            }
         );
-        let (ok, text) = describe_status_answer(
+        let answer = describe_status_answer(
             &Message::ScStatus(ScStatus::default()),
             Duration::from_millis(3),
         );
-        assert!(!ok);
-        assert!(text.contains("with 99"), "{text}");
+        assert!(!answer.ok());
+        assert_eq!(answer, StatusAnswer::Unexpected { id: "99", ms: 3 });
     }
 
     #[test]
