@@ -461,3 +461,148 @@ fn an_item_returned_offline_is_confirmed_before_it_is_lent_again() {
     assert!(site.loans_of(&li).contains(&book));
     assert!(site.loans_of(&anna).is_empty());
 }
+
+/// A journal row as a kiosk that lost its link (or crashed) left it.
+struct Row<'a> {
+    action: selfcheck::store::journal::Action,
+    patron: Option<&'a str>,
+    item: &'a str,
+    state: selfcheck::store::journal::State,
+    /// How long ago the patron did it.
+    ago: chrono::Duration,
+}
+
+/// Write rows straight into the kiosk's journal.
+fn write_rows(site: &Site, rows: &[Row<'_>]) {
+    use selfcheck::store::journal::{self, NewEntry};
+    let mut conn =
+        selfcheck::store::open(&site.dir.path().join(selfcheck::store::DB_FILE)).expect("journal");
+    for row in rows {
+        let then = chrono::Local::now().naive_local() - row.ago;
+        let at = selfcheck::sip2::SipDateTime::local(then).to_string();
+        journal::record(
+            &mut conn,
+            &NewEntry {
+                action: row.action,
+                patron_id: row.patron,
+                item_id: Some(row.item),
+                state: row.state,
+                transaction_at: &at,
+                due_at: None,
+            },
+        )
+        .expect("record");
+    }
+}
+
+fn sync_totals(out: &[serde_json::Value]) -> (u64, u64, u64) {
+    let sum = |key: &str| {
+        out.iter()
+            .filter(|v| v["kind"] == "sync")
+            .map(|v| v["report"][key].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    (sum("done"), sum("already_done"), sum("conflicts"))
+}
+
+/// `selfcheck sync status --json` over the site's journal.
+fn journal_status(site: &Site) -> serde_json::Value {
+    let out = common::run(common::selfcheck().args([
+        "--data-dir",
+        &site.dir.path().display().to_string(),
+        "sync",
+        "status",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("status json")
+}
+
+#[test]
+fn a_conflict_goes_to_staff_and_the_rest_of_the_queue_goes_on() {
+    use selfcheck::store::journal::{Action, State};
+    let site = Site::new();
+    let (anna, li) = (patron(ANNA), patron(1));
+    let (taken, free) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+    // Offline, Anna borrowed two books and a label the library does not know.
+    let loan = |item| Row {
+        action: Action::Checkout,
+        patron: Some(&anna),
+        item,
+        state: State::Queued,
+        ago: chrono::Duration::minutes(5),
+    };
+    write_rows(&site, &[loan(&taken), loan("X-UNKNOWN-7"), loan(&free)]);
+    // Meanwhile the desk lent the first book to Li.
+    let lent = common::run(common::selfcheck().args([
+        "sip2",
+        "--server",
+        &site.settings.ils.server,
+        "checkout",
+        &li,
+        &taken,
+    ]));
+    assert!(lent.status.success(), "{}", common::text(&lent.stderr));
+    let lis_loans = site.loans_of(&li);
+    assert!(lis_loans.contains(&taken));
+
+    let out = site.run(&[json!({"cmd": "sync"})]);
+    assert_eq!(sync_totals(&out), (1, 0, 2), "{out:#?}");
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&free));
+    assert_eq!(site.loans_of(&li), lis_loans, "Li's loans are untouched");
+
+    let status = journal_status(&site);
+    let conflicts = status["conflicts"].as_array().expect("conflicts");
+    let items: Vec<&str> = conflicts
+        .iter()
+        .map(|c| c["item_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(items, [taken.as_str(), "X-UNKNOWN-7"]);
+    for c in conflicts {
+        let message = c["message"].as_str().unwrap_or("");
+        assert!(!message.is_empty(), "staff see the ILS's reason: {c}");
+    }
+}
+
+#[test]
+fn an_unsure_return_of_a_book_on_loan_again_goes_to_staff_once_it_is_old() {
+    use selfcheck::store::journal::{Action, State};
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let (old, fresh) = (item(SHELF_BOOKS[2]), item(SHELF_BOOKS[3]));
+    borrow(&site, &anna, ANNA_PIN, &[old.clone(), fresh.clone()]);
+    // Two returns whose answers never came: one a minute ago, one three hours ago. Both books
+    // are on loan at the ILS: the returns may never have arrived, or arrived and the books were
+    // lent again since. Only the old one can have been lent again.
+    let unsure = |item, ago| Row {
+        action: Action::Checkin,
+        patron: None,
+        item,
+        state: State::Pending,
+        ago,
+    };
+    write_rows(
+        &site,
+        &[
+            unsure(&old, chrono::Duration::hours(3)),
+            unsure(&fresh, chrono::Duration::minutes(1)),
+        ],
+    );
+
+    let out = site.run(&[json!({"cmd": "sync"})]);
+    assert_eq!(sync_totals(&out), (1, 0, 1), "{out:#?}");
+    assert_eq!(
+        site.loans_of(&anna),
+        std::slice::from_ref(&old),
+        "the recent return is sent again, the old one is not"
+    );
+    let status = journal_status(&site);
+    let conflict = &status["conflicts"][0];
+    assert_eq!(conflict["item_id"], old.as_str());
+    assert!(
+        conflict["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("on loan again")),
+        "{conflict}"
+    );
+}

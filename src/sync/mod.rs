@@ -7,7 +7,9 @@
 //! batch rather than once per row. A batch holds at most one row per item. For each row:
 //! - `pending`, or queued after a request that may have been sent: the ILS is asked first
 //!   (item information, 17): a loan already charged to the patron, or a return already
-//!   checked in, is "already done" and not sent again.
+//!   checked in, is "already done" and not sent again. A return whose book is on loan is sent
+//!   again only within [`RETURN_RESEND_WINDOW`] of the return: later, the book may have been
+//!   lent to someone else since, and a second return would end their loan, so staff decide.
 //! - otherwise it is replayed with no-block = Y, the original transaction (and return) date and
 //!   the due date promised offline.
 //! - a refusal of a replay is a conflict (checked out to another patron, unknown item...):
@@ -71,6 +73,11 @@ pub async fn status(store: &StoreHandle) -> Result<Status, SyncError> {
         })
         .await?)
 }
+
+/// How long after a return whose outcome is unknown the sync may still send it again when the
+/// book is on loan: the ILS cannot say whether the loan is the one returned or a later one, and
+/// a book taken back from the return bin, shelved and lent again takes longer than this.
+pub const RETURN_RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Rows read from the journal at once to choose a batch from.
 const WINDOW: usize = 2000;
@@ -287,8 +294,16 @@ fn no_answer(e: &ClientError) -> String {
     e.to_string()
 }
 
+/// What the ILS's records say about an action whose outcome is unknown.
+enum Check {
+    Applied,
+    NotApplied,
+    /// The records cannot tell: staff decide (the reason).
+    AskStaff(&'static str),
+}
+
 /// Is the row's action already applied at the ILS? `Err`: cannot tell (no answer).
-async fn already_applied(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String> {
+async fn check(sip2: &Sip2Handle, row: &Entry) -> Result<Check, String> {
     let item = row.item_id.clone().unwrap_or_default();
     let answer = sip2
         .request(Message::ItemInformation(sip2::ItemInformation {
@@ -312,7 +327,7 @@ async fn already_applied(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String>
         .iter()
         .find(|(k, _)| k == "AA")
         .map(|(_, v)| v.clone());
-    Ok(match row.action {
+    let applied = match row.action {
         Action::Checkout => {
             charged
                 && match borrower {
@@ -321,9 +336,39 @@ async fn already_applied(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String>
                     None => charged_to(sip2, row).await?,
                 }
         }
+        Action::Checkin if charged && !recent(&row.transaction_at) => {
+            return Ok(Check::AskStaff(
+                "return outcome unknown and the book is on loan again: check whether this \
+                 loan began after the return before returning it",
+            ));
+        }
         Action::Checkin => !charged,
         Action::Renew => false,
+    };
+    Ok(if applied {
+        Check::Applied
+    } else {
+        Check::NotApplied
     })
+}
+
+/// Is the SIP2 transaction date `at` within [`RETURN_RESEND_WINDOW`] of now? A date that does
+/// not parse is not.
+fn recent(at: &str) -> bool {
+    let Some(at) = SipDateTime::parse(at) else {
+        return false;
+    };
+    let now = match at.zone {
+        sip2::Zone::Utc => chrono::Utc::now().naive_utc(),
+        // Local, or a zone name: the kiosk writes its own local time.
+        _ => chrono::Local::now().naive_local(),
+    };
+    match (now - at.datetime).to_std() {
+        Ok(age) => age <= RETURN_RESEND_WINDOW,
+        // Later than now: the clock was set back since, and the return is as recent as
+        // anyone can tell.
+        Err(_) => true,
+    }
 }
 
 async fn charged_to(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String> {
@@ -368,8 +413,8 @@ async fn replay(sip2: &Sip2Handle, row: &Entry) -> Step {
         );
     }
     if unsure {
-        match already_applied(sip2, row).await {
-            Ok(true) => {
+        match check(sip2, row).await {
+            Ok(Check::Applied) => {
                 return Step::Settled(
                     Outcome::AlreadyDone,
                     settled(
@@ -379,7 +424,13 @@ async fn replay(sip2: &Sip2Handle, row: &Entry) -> Step {
                     ),
                 );
             }
-            Ok(false) => {}
+            Ok(Check::NotApplied) => {}
+            Ok(Check::AskStaff(why)) => {
+                return Step::Settled(
+                    Outcome::Conflict,
+                    settled(row.id, State::Conflict, Some(why.into())),
+                );
+            }
             Err(why) => {
                 // Only a read was lost: the row keeps the flag it had.
                 return Step::Stop(
@@ -541,6 +592,23 @@ mod tests {
         live.remove(2);
         let rows = vec![row(2, "B"), row(3, "B")];
         assert_eq!(ids(&pick(rows.into_iter(), &live)), [2]);
+    }
+
+    #[test]
+    fn a_return_is_recent_within_the_window() {
+        let ago = |secs: i64| {
+            let then = chrono::Local::now().naive_local() - chrono::Duration::seconds(secs);
+            SipDateTime::local(then).to_string()
+        };
+        let window = RETURN_RESEND_WINDOW.as_secs() as i64;
+        assert!(recent(&ago(5)));
+        assert!(recent(&ago(window - 60)));
+        assert!(!recent(&ago(window + 60)));
+        assert!(!recent(&ago(3 * 24 * 3600)));
+        assert!(recent(&ago(-600)), "a clock set back since");
+        assert!(!recent("yesterday"), "an unreadable date is not recent");
+        let utc = SipDateTime::utc(chrono::Utc::now().naive_utc()).to_string();
+        assert!(recent(&utc));
     }
 
     #[test]
