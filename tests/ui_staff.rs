@@ -182,6 +182,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     let tag = diagnostics.get_tags().row_data(0).expect("row");
     assert_eq!(tag.uid, "E004015000000001");
     assert_eq!(tag.item_id, "31000000000017");
+    assert_eq!(tag.data, "decoded");
     assert_eq!(tag.model, "ISO 28560-3");
 
     // SIP2 page: an SC status round trip.
@@ -245,9 +246,20 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     });
     let row = queue.get_rows().row_data(0).expect("row");
     assert_eq!(row.patron, "••••4821");
-    assert_eq!(row.action, "Checkout");
+    assert_eq!(row.action, "checkout");
     assert_eq!(row.state, "queued");
     assert_eq!(row.when, "2026-11-27 10:02");
+    // Rust sends the journal's keys; the row is worded in the UI's language, its screen reader
+    // label too.
+    one(&window, "Checkout 31000000000017");
+    one(&window, "Queued");
+    select_language("it");
+    one(&window, "Prestito 31000000000017");
+    one(&window, "In coda");
+    select_language("zh_CN");
+    one(&window, "借书 31000000000017");
+    one(&window, "排队中");
+    select_language("en");
     press(&window, "Send now");
     pump_until("the sync", || {
         !queue.get_syncing() && !queue.get_result().is_empty()

@@ -347,6 +347,30 @@ fn every_view_by_label_in_three_languages() {
     one(&window, "Sanzioni: 2,00 €");
     one(&window, "Rinnova tutti");
 
+    // The staff tables and lines Rust fills with keys and facts are worded in the language too,
+    // cells and screen reader labels alike.
+    screen(&window, "staff");
+    staff.set_page("status".into());
+    assert_eq!(
+        staff.get_link_text(),
+        "nessun collegamento con ils.example.org:6001 (TLS) da 40 secondi: timed out after 10 s"
+    );
+    assert_eq!(
+        staff.get_reader_text(),
+        "rpi4-pn5180: 4 etichette sul piano"
+    );
+    staff.set_page("reader".into());
+    assert_eq!(labelled(&window, "attivo").len(), 2);
+    one(&window, "non attivo");
+    one(&window, "vuota");
+    one(&window, "4 etichette lette in 38 ms");
+    staff.set_page("queue".into());
+    one(&window, "Prestito 30012000123456");
+    one(&window, "Rinnovo 30012000222222");
+    one(&window, "Prestito 30012000777001");
+    assert_eq!(labelled(&window, "In coda").len(), 2);
+    one(&window, "Conflitto");
+
     select_language("zh_CN");
     demo::fill(&window, Language::Chinese);
     screen(&window, "welcome");
@@ -359,5 +383,13 @@ fn every_view_by_label_in_three_languages() {
     staff.set_page("status".into());
     one(&window, "工作人员模式");
     one(&window, "退出工作人员模式");
+    assert_eq!(staff.get_reader_text(), "rpi4-pn5180：感应区上有4个标签");
+    staff.set_page("reader".into());
+    assert_eq!(labelled(&window, "开启").len(), 2);
+    one(&window, "空白");
+    staff.set_page("queue".into());
+    one(&window, "续借 30012000222222");
+    assert_eq!(labelled(&window, "排队中").len(), 2);
+    one(&window, "冲突");
     select_language("en");
 }

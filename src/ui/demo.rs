@@ -6,13 +6,19 @@ use chrono::NaiveDate;
 use slint::{ComponentHandle, SharedString};
 
 use super::format;
+use super::staff::{self, LinkLine, LinkNow, Server, StatusAnswer};
 use super::{
     AccountAdapter, AppWindow, DiagnosticsAdapter, FieldKind, FineRow, HoldRow, IdentifyAdapter,
-    ItemState, KioskAdapter, LoanRow, NameValue, PadAdapter, PadItem, PinAdapter, QueueAdapter,
-    QueueRow, SettingField, SettingsAdapter, StaffAdapter, SummaryAdapter, SummaryRow, TagRow,
-    Theme,
+    ItemState, KioskAdapter, LoanRow, PadAdapter, PadItem, PinAdapter, QueueAdapter, SettingField,
+    SettingsAdapter, StaffAdapter, SummaryAdapter, SummaryRow, Theme,
 };
 use crate::kiosk::Language;
+use crate::rfid::tag::parse_uid;
+use crate::rfid::{DataModel, ItemRecord, LibraryTag, TagData, TypeOfUsage};
+use crate::store::journal::{Action, Entry, State};
+
+/// The board file the staff pages name in the demo.
+const BOARD: &str = "rpi4-pn5180";
 
 /// A screen the demo can show: its file name part and how to get there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,33 +384,27 @@ fn fill_returns(window: &AppWindow, language: Language) {
     ]));
 }
 
+/// The staff pages as staff mode fills them: the same rows and the same wording (the adapters'
+/// functions), so the lines follow the language selected.
 fn fill_staff(window: &AppWindow) {
     let staff = window.global::<StaffAdapter>();
     staff.set_pin(s("1234"));
     staff.set_pin_error(SharedString::new());
     staff.set_terminal_id(s("kiosk-01"));
-    staff.set_link_ok(false);
-    staff.set_link_text(s(
-        "ils.example.org:6001 (TLS): timed out after 10 s, retrying in 30 s",
-    ));
+    let link = LinkLine {
+        server: Server::Tls("ils.example.org:6001".into()),
+        now: LinkNow::Offline {
+            secs: 40,
+            reason: "timed out after 10 s".into(),
+        },
+    };
+    staff.set_link_ok(link.ok());
+    staff.set_link_text(staff::link_text(&staff, &link));
     staff.set_reader_ok(true);
-    staff.set_reader_text(s("PN5180 on /dev/spidev0.0, firmware 4.1"));
+    staff.set_reader_text(staff.invoke_tags_on_pad(s(BOARD), 4));
     staff.set_queue_length(3);
     staff.set_conflicts(1);
-    staff.set_versions(super::rows(vec![
-        NameValue {
-            name: s("selfcheck"),
-            value: s(env!("CARGO_PKG_VERSION")),
-        },
-        NameValue {
-            name: s("Slint"),
-            value: s("1.18.1"),
-        },
-        NameValue {
-            name: s("Board"),
-            value: s("rpi4-pn5180"),
-        },
-    ]));
+    staff.set_versions(super::rows(staff::versions(&staff.invoke_board(), BOARD)));
 
     let field = |key: &str, value: &str, kind: FieldKind, error: &str| SettingField {
         key: key.into(),
@@ -436,66 +436,95 @@ fn fill_staff(window: &AppWindow) {
         field("terminal.idle_timeout_secs", "60", FieldKind::Number, ""),
     ]));
     settings.set_dirty(true);
-    settings.set_status(s("2 problems: fix them to save"));
+    settings.set_status(settings.invoke_problems(2));
 
     let diagnostics = window.global::<DiagnosticsAdapter>();
     diagnostics.set_live(true);
-    let tag = |uid: &str, item: &str, afi: &str, eas: &str, model: &str| TagRow {
-        uid: uid.into(),
-        item_id: item.into(),
-        afi: afi.into(),
-        eas: eas.into(),
-        model: model.into(),
+    let tag = |uid: &str, afi: u8, eas: Option<bool>, data: TagData| {
+        staff::tag_row(&LibraryTag {
+            uid: parse_uid(uid).unwrap_or_default(),
+            afi: Some(afi),
+            dsfid: None,
+            eas,
+            data,
+        })
+    };
+    let item = |model: DataModel, id: &str| {
+        TagData::Decoded(ItemRecord::new(model, TypeOfUsage::Circulating, id))
     };
     diagnostics.set_tags(super::rows(vec![
         tag(
             "E0040150A1B2C3D4",
-            "30012000123456",
-            "07",
-            "on",
-            "ISO 28560-3",
+            0x07,
+            Some(true),
+            item(DataModel::Iso28560_3, "30012000123456"),
         ),
         tag(
             "E00401509F8E7D6C",
-            "CN-2024-000871",
-            "C2",
-            "off",
-            "ISO 28560-2",
+            0xC2,
+            Some(false),
+            item(DataModel::Iso28560_2, "CN-2024-000871"),
         ),
         tag(
             "E004015011223344",
-            "30012000777001",
-            "07",
-            "on",
-            "ISO 28560-3",
+            0x07,
+            Some(true),
+            item(DataModel::Iso28560_3, "30012000777001"),
         ),
-        tag("E0040150DEADBEEF", "?", "00", "-", "blank"),
+        tag("E0040150DEADBEEF", 0x00, None, TagData::Blank),
     ]));
-    diagnostics.set_reader_text(s("4 tags, 14 inventories/s"));
+    diagnostics.set_reader_text(diagnostics.invoke_tags_read(4, 38));
     diagnostics.set_sip2_busy(false);
-    diagnostics.set_sip2_ok(true);
-    diagnostics.set_sip2_result(s(
-        "93 login: OK in 38 ms · 99 status: online, checkout, checkin and renewal allowed (41 ms)",
-    ));
+    let answer = StatusAnswer::Acs {
+        ms: 41,
+        online: true,
+        checkout: true,
+        checkin: true,
+        renewal: true,
+        institution: "MAIN".into(),
+    };
+    diagnostics.set_sip2_ok(answer.ok());
+    diagnostics.set_sip2_result(staff::status_text(&diagnostics, &answer));
 
     let queue = window.global::<QueueAdapter>();
-    let row = |when: &str, action: &str, item: &str, state: &str, detail: &str| QueueRow {
-        when: when.into(),
-        action: action.into(),
-        item: item.into(),
-        patron: s("••••4821"),
-        state: state.into(),
-        detail: detail.into(),
-        conflict: state == "conflict",
+    let row = |id: i64, at: &str, action: Action, item: &str, state: State, message: &str| {
+        staff::queue_row(&Entry {
+            id,
+            action,
+            patron_id: Some("21000000004821".into()),
+            item_id: Some(item.into()),
+            state,
+            offline: true,
+            transaction_at: at.into(),
+            due_at: None,
+            attempts: 0,
+            message: (!message.is_empty()).then(|| message.into()),
+            maybe_sent: false,
+        })
     };
     queue.set_rows(super::rows(vec![
-        row("27/11 10:02", "Checkout", "30012000123456", "queued", ""),
-        row("27/11 10:02", "Checkout", "30012000222222", "queued", ""),
         row(
-            "27/11 10:03",
-            "Checkout",
+            1,
+            "20261127    100200",
+            Action::Checkout,
+            "30012000123456",
+            State::Queued,
+            "",
+        ),
+        row(
+            2,
+            "20261127    100215",
+            Action::Renew,
+            "30012000222222",
+            State::Queued,
+            "",
+        ),
+        row(
+            3,
+            "20261127    100300",
+            Action::Checkout,
             "30012000777001",
-            "conflict",
+            State::Conflict,
             "Item already checked out to another patron: ask the ILS team",
         ),
     ]));

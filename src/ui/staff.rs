@@ -822,7 +822,7 @@ fn lock_reader(
 }
 
 /// The versions list; `board_label` names the board file in the UI's language.
-fn versions(board_label: &str, board: &str) -> Vec<NameValue> {
+pub(super) fn versions(board_label: &str, board: &str) -> Vec<NameValue> {
     [
         ("selfcheck", env!("CARGO_PKG_VERSION")),
         ("Slint", SLINT_VERSION),
@@ -913,7 +913,7 @@ pub fn describe_link(link: &LinkState, settings: &Settings, now: SystemTime) -> 
 }
 
 /// The link line in the UI's language.
-fn link_text(staff: &StaffAdapter<'_>, line: &LinkLine) -> SharedString {
+pub(super) fn link_text(staff: &StaffAdapter<'_>, line: &LinkLine) -> SharedString {
     let server = match &line.server {
         Server::Demo => staff.invoke_demo_server(),
         Server::Tls(address) => staff.invoke_tls_server(address.into()),
@@ -968,7 +968,10 @@ pub fn describe_status_answer(answer: &Message, took: Duration) -> StatusAnswer 
 }
 
 /// The SIP2 test's answer in the UI's language.
-fn status_text(diagnostics: &DiagnosticsAdapter<'_>, answer: &StatusAnswer) -> SharedString {
+pub(super) fn status_text(
+    diagnostics: &DiagnosticsAdapter<'_>,
+    answer: &StatusAnswer,
+) -> SharedString {
     match answer {
         StatusAnswer::Acs {
             ms,
@@ -991,12 +994,13 @@ fn status_text(diagnostics: &DiagnosticsAdapter<'_>, answer: &StatusAnswer) -> S
     }
 }
 
-/// One tag on the pad, decoded, as a row of the reader page.
+/// One tag on the pad, decoded, as a row of the reader page. The EAS bit and the kind of data
+/// go as keys ("on", "blank", ...) that the view words in the UI's language.
 pub fn tag_row(tag: &LibraryTag) -> TagRow {
-    let (item, model) = match &tag.data {
-        TagData::Decoded(r) => (r.primary_id.clone(), r.model.to_string()),
-        TagData::Blank => (String::new(), "blank".to_string()),
-        TagData::Unreadable { reason } => (reason.clone(), "unreadable".to_string()),
+    let (item, data, model) = match &tag.data {
+        TagData::Decoded(r) => (r.primary_id.clone(), "decoded", r.model.to_string()),
+        TagData::Blank => (String::new(), "blank", String::new()),
+        TagData::Unreadable { reason } => (reason.clone(), "unreadable", String::new()),
     };
     TagRow {
         uid: crate::rfid::tag::uid_hex(&tag.uid).into(),
@@ -1008,9 +1012,10 @@ pub fn tag_row(tag: &LibraryTag) -> TagRow {
         eas: match tag.eas {
             Some(true) => "on",
             Some(false) => "off",
-            None => "–",
+            None => "",
         }
         .into(),
+        data: data.into(),
         model: model.into(),
     }
 }
@@ -1029,18 +1034,16 @@ pub fn mask_patron(id: &str) -> String {
     format!("••••{tail}")
 }
 
-/// A journal row as the queue page shows it.
+/// A journal row as the queue page shows it; the action and the state go as the journal's
+/// keys ("checkout", "queued", ...), which the view words in the UI's language.
 pub fn queue_row(e: &Entry) -> QueueRow {
     let when = SipDateTime::parse(e.transaction_at.trim()).map_or_else(
         || e.transaction_at.trim().to_string(),
         |d| d.datetime.format("%Y-%m-%d %H:%M").to_string(),
     );
-    let action = e.action.as_str();
-    let mut label = action[..1].to_ascii_uppercase();
-    label.push_str(&action[1..]);
     QueueRow {
         when: when.into(),
-        action: label.into(),
+        action: e.action.as_str().into(),
         item: e.item_id.clone().unwrap_or_default().into(),
         patron: e
             .patron_id
@@ -1233,6 +1236,7 @@ mod tests {
         assert_eq!(row.item_id, "CN-2024-000871");
         assert_eq!(row.afi, "C2");
         assert_eq!(row.eas, "off");
+        assert_eq!(row.data, "decoded");
         assert_eq!(row.model, "ISO 28560-2");
         let blank = tag_row(&LibraryTag {
             uid,
@@ -1241,8 +1245,20 @@ mod tests {
             eas: None,
             data: TagData::Blank,
         });
-        assert_eq!((blank.afi.as_str(), blank.eas.as_str()), ("–", "–"));
-        assert_eq!(blank.model, "blank");
+        assert_eq!((blank.afi.as_str(), blank.eas.as_str()), ("–", ""));
+        assert_eq!((blank.data.as_str(), blank.model.as_str()), ("blank", ""));
+        let unreadable = tag_row(&LibraryTag {
+            uid,
+            afi: Some(0x07),
+            dsfid: None,
+            eas: Some(true),
+            data: TagData::Unreadable {
+                reason: "CRC error".into(),
+            },
+        });
+        assert_eq!(unreadable.eas, "on");
+        assert_eq!(unreadable.item_id, "CRC error");
+        assert_eq!(unreadable.data, "unreadable");
     }
 
     #[test]
