@@ -1013,19 +1013,10 @@ impl Kiosk {
                     due,
                     messages,
                 } => {
-                    if let Some(t) = title.filter(|t| !t.is_empty()) {
-                        item.line.title = t;
-                    }
-                    item.line.message = join(&messages);
-                    if ok {
+                    if lent_or_returned(item, ok, offline, title, &messages) {
                         item.line.due = due;
-                        item.offline = offline;
-                        item.step = Step::Securing;
-                    } else {
-                        if offline {
-                            s.offline_allowance += 1;
-                        }
-                        refuse(item, Reason::Ils, join(&messages));
+                    } else if offline {
+                        s.offline_allowance += 1;
                     }
                 }
                 IlsAnswer::Checkin {
@@ -1035,16 +1026,8 @@ impl Kiosk {
                     sort_bin,
                     messages,
                 } => {
-                    if let Some(t) = title.filter(|t| !t.is_empty()) {
-                        item.line.title = t;
-                    }
-                    item.line.message = join(&messages);
-                    if ok {
+                    if lent_or_returned(item, ok, offline, title, &messages) {
                         item.line.sort_bin = sort_bin;
-                        item.offline = offline;
-                        item.step = Step::Securing;
-                    } else {
-                        refuse(item, Reason::Ils, join(&messages));
                     }
                 }
                 IlsAnswer::Unavailable {
@@ -1305,6 +1288,28 @@ fn join(messages: &[String]) -> Option<String> {
         .collect::<Vec<_>>()
         .join(" ");
     (!text.is_empty()).then_some(text)
+}
+
+/// Take the ILS's answer to a checkout or checkin of `item`: its title and messages, then on
+/// yes the security step, on no the refusal. Returns `ok`.
+fn lent_or_returned(
+    item: &mut Item,
+    ok: bool,
+    offline: bool,
+    title: Option<String>,
+    messages: &[String],
+) -> bool {
+    if let Some(t) = title.filter(|t| !t.is_empty()) {
+        item.line.title = t;
+    }
+    item.line.message = join(messages);
+    if ok {
+        item.offline = offline;
+        item.step = Step::Securing;
+    } else {
+        refuse(item, Reason::Ils, join(messages));
+    }
+    ok
 }
 
 fn refuse(item: &mut Item, reason: Reason, message: Option<String>) {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::{SerialError, SerialLink};
+use super::{SerialError, SerialLink, uid_from_wire, uid_wire};
 use crate::rfid::tag::Uid;
 
 pub const START: u8 = 0xD6;
@@ -143,18 +143,6 @@ pub enum Error {
 pub struct Bibliotheca<L> {
     link: L,
     timeout: Duration,
-}
-
-fn uid_wire(uid: &Uid) -> [u8; 8] {
-    let mut w = *uid;
-    w.reverse();
-    w
-}
-
-fn uid_from_wire(bytes: &[u8]) -> Option<Uid> {
-    let mut uid: Uid = bytes.try_into().ok()?;
-    uid.reverse();
-    Some(uid)
 }
 
 impl<L: SerialLink> Bibliotheca<L> {

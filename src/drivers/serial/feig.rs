@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use super::{SerialError, SerialLink};
+use super::{SerialError, SerialLink, uid_from_wire, uid_wire};
 use crate::rfid::tag::Uid;
 
 /// COM-ADR 0xFF reaches any reader on a point-to-point line.
@@ -184,18 +184,6 @@ pub struct Feig<L> {
     link: L,
     address: u8,
     timeout: Duration,
-}
-
-fn uid_wire(uid: &Uid) -> [u8; 8] {
-    let mut w = *uid;
-    w.reverse();
-    w
-}
-
-fn uid_from_wire(bytes: &[u8]) -> Option<Uid> {
-    let mut uid: Uid = bytes.try_into().ok()?;
-    uid.reverse();
-    Some(uid)
 }
 
 impl<L: SerialLink> Feig<L> {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use crate::rfid::tag::Uid;
+
 pub mod bibliotheca;
 pub mod feig;
 mod mock;
@@ -18,6 +20,20 @@ mod tag_reader;
 
 pub use mock::ScriptedLink;
 pub use tag_reader::{SerialTagReader, TagOps};
+
+/// A UID as both serial protocols send it: least significant byte first.
+fn uid_wire(uid: &Uid) -> [u8; 8] {
+    let mut w = *uid;
+    w.reverse();
+    w
+}
+
+/// A UID from the wire order of [`uid_wire`]; `None` unless there are 8 bytes.
+fn uid_from_wire(bytes: &[u8]) -> Option<Uid> {
+    let mut uid: Uid = bytes.try_into().ok()?;
+    uid.reverse();
+    Some(uid)
+}
 
 /// A failure of the byte stream itself.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
