@@ -472,7 +472,8 @@ struct Row<'a> {
     ago: chrono::Duration,
 }
 
-/// Write rows straight into the kiosk's journal.
+/// Write rows straight into the kiosk's journal, dated `ago` (the patron's date and the row's
+/// own time).
 fn write_rows(site: &Site, rows: &[Row<'_>]) {
     use selfcheck::store::journal::{self, NewEntry};
     let mut conn =
@@ -480,7 +481,9 @@ fn write_rows(site: &Site, rows: &[Row<'_>]) {
     for row in rows {
         let then = chrono::Local::now().naive_local() - row.ago;
         let at = selfcheck::sip2::SipDateTime::local(then).to_string();
-        journal::record(
+        let written =
+            (chrono::Utc::now() - row.ago).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let id = journal::record(
             &mut conn,
             &NewEntry {
                 action: row.action,
@@ -492,6 +495,11 @@ fn write_rows(site: &Site, rows: &[Row<'_>]) {
             },
         )
         .expect("record");
+        conn.execute(
+            "UPDATE journal SET created_at = ?1, updated_at = ?1 WHERE id = ?2",
+            rusqlite::params![written, id],
+        )
+        .expect("date the row");
     }
 }
 
@@ -569,11 +577,22 @@ fn an_unsure_return_of_a_book_on_loan_again_goes_to_staff_once_it_is_old() {
     use selfcheck::store::journal::{Action, State};
     let site = Site::new();
     let anna = patron(ANNA);
-    let (old, fresh) = (item(SHELF_BOOKS[2]), item(SHELF_BOOKS[3]));
-    borrow(&site, &anna, ANNA_PIN, &[old.clone(), fresh.clone()]);
-    // Two returns whose answers never came: one a minute ago, one three hours ago. Both books
+    let (li, hours) = (patron(1), chrono::Duration::hours);
+    let (old, fresh, back) = (
+        item(SHELF_BOOKS[2]),
+        item(SHELF_BOOKS[3]),
+        item(SHELF_BOOKS[4]),
+    );
+    borrow(
+        &site,
+        &anna,
+        ANNA_PIN,
+        &[old.clone(), fresh.clone(), back.clone()],
+    );
+    // Three returns whose answers never came: one a minute ago, two three hours ago. The books
     // are on loan at the ILS: the returns may never have arrived, or arrived and the books were
-    // lent again since. Only the old one can have been lent again.
+    // lent again since. Only an old one can have been lent again elsewhere, unless the book
+    // came back to this kiosk since: Li borrowed `back` here two hours ago, offline.
     let unsure = |item, ago| Row {
         action: Action::Checkin,
         patron: None,
@@ -584,18 +603,28 @@ fn an_unsure_return_of_a_book_on_loan_again_goes_to_staff_once_it_is_old() {
     write_rows(
         &site,
         &[
-            unsure(&old, chrono::Duration::hours(3)),
+            unsure(&old, hours(3)),
             unsure(&fresh, chrono::Duration::minutes(1)),
+            unsure(&back, hours(3)),
+            Row {
+                action: Action::Checkout,
+                patron: Some(&li),
+                item: &back,
+                state: State::Queued,
+                ago: hours(2),
+            },
         ],
     );
+    let lis_loans = site.loans_of(&li);
 
     let out = site.run(&[json!({"cmd": "sync"})]);
-    assert_eq!(sync_totals(&out), (1, 0, 1), "{out:#?}");
+    assert_eq!(sync_totals(&out), (3, 0, 1), "{out:#?}");
     assert_eq!(
         site.loans_of(&anna),
         std::slice::from_ref(&old),
-        "the recent return is sent again, the old one is not"
+        "the recent return is sent again, and the one of a book seen since; the old one is not"
     );
+    assert_eq!(site.loans_of(&li), [lis_loans, vec![back.clone()]].concat());
     let status = journal_status(&site);
     let conflict = &status["conflicts"][0];
     assert_eq!(conflict["item_id"], old.as_str());

@@ -93,6 +93,8 @@ pub struct Entry {
     pub message: Option<String>,
     /// The request may have reached the ILS (the sync asks before replaying).
     pub maybe_sent: bool,
+    /// When the row was written (UTC, RFC 3339): the kiosk's clock, not the patron's date.
+    pub created_at: String,
 }
 
 /// A new action, before it is sent (`Pending`) or queued offline (`Queued`).
@@ -318,6 +320,18 @@ pub fn replay_step(
     Ok(picked)
 }
 
+/// Is there a row of `item` written after row `id`? Then the item was at the kiosk after it.
+pub fn later_row_of_item(conn: &Connection, item: &str, id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM journal WHERE item_id = ?1 AND id > ?2 LIMIT 1",
+            params![item, id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 /// How many rows are still to be replayed or checked.
 pub fn open_count(conn: &Connection) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row(
@@ -343,11 +357,12 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         attempts: r.get(8)?,
         message: r.get(9)?,
         maybe_sent: r.get(10)?,
+        created_at: r.get(11)?,
     })
 }
 
 const COLUMNS: &str = "id, action, patron_id, item_id, state, offline, transaction_at, due_at, \
-                       attempts, message, maybe_sent";
+                       attempts, message, maybe_sent, created_at";
 
 /// Rows still to be replayed or checked (`pending`, `queued`), oldest first.
 pub fn open_entries(conn: &Connection, limit: usize) -> Result<Vec<Entry>, StoreError> {

@@ -8,7 +8,8 @@
 //! - `pending`, or queued after a request that may have been sent: the ILS is asked first
 //!   (item information, 17): a loan already charged to the patron, or a return already
 //!   checked in, is "already done" and not sent again. A return whose book is on loan is sent
-//!   again only within [`RETURN_RESEND_WINDOW`] of the return: later, the book may have been
+//!   again only within [`RETURN_RESEND_WINDOW`] of the return, or when the book has been at the
+//!   kiosk since (a later row of it, or it is on the pad now): otherwise the book may have been
 //!   lent to someone else since, and a second return would end their loan, so staff decide.
 //! - otherwise it is replayed with no-block = Y, the original transaction (and return) date and
 //!   the due date promised offline.
@@ -77,6 +78,7 @@ pub async fn status(store: &StoreHandle) -> Result<Status, SyncError> {
 /// How long after a return whose outcome is unknown the sync may still send it again when the
 /// book is on loan: the ILS cannot say whether the loan is the one returned or a later one, and
 /// a book taken back from the return bin, shelved and lent again takes longer than this.
+/// Measured on the kiosk's clock in UTC from when the row was written.
 pub const RETURN_RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Rows read from the journal at once to choose a batch from.
@@ -152,7 +154,8 @@ pub async fn run_beside(
         }
         let mut rows = rows.into_iter();
         for row in rows.by_ref() {
-            match replay(sip2, &row).await {
+            let seen_since = seen_since(store, &row).await?;
+            match replay(sip2, &row, seen_since).await {
                 Step::Settled(outcome, update) => {
                     updates.push(update);
                     match outcome {
@@ -274,7 +277,8 @@ pub async fn settle_item(
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             continue;
         };
-        match replay(sip2, &row).await {
+        // The kiosk is about to lend or return the item: it is on the pad.
+        match replay(sip2, &row, true).await {
             Step::Settled(_, update) => updates.push(update),
             Step::Stop(_, update) => {
                 step(store, in_flight, vec![update], None, |_, _| Vec::new()).await?;
@@ -302,8 +306,22 @@ enum Check {
     AskStaff(&'static str),
 }
 
+/// Has the row's item been at the kiosk since the row (a later row of it)? Asked only of
+/// returns whose outcome is unknown, the one case where it matters.
+async fn seen_since(store: &StoreHandle, row: &Entry) -> Result<bool, SyncError> {
+    let unsure = row.state == State::Pending || row.maybe_sent;
+    let (Action::Checkin, true, Some(item)) = (row.action, unsure, row.item_id.clone()) else {
+        return Ok(false);
+    };
+    let id = row.id;
+    Ok(store
+        .call(move |c| journal::later_row_of_item(c, &item, id))
+        .await?)
+}
+
 /// Is the row's action already applied at the ILS? `Err`: cannot tell (no answer).
-async fn check(sip2: &Sip2Handle, row: &Entry) -> Result<Check, String> {
+/// `seen_since`: the item has been at the kiosk since the row was written.
+async fn check(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Result<Check, String> {
     let item = row.item_id.clone().unwrap_or_default();
     let answer = sip2
         .request(Message::ItemInformation(sip2::ItemInformation {
@@ -336,7 +354,7 @@ async fn check(sip2: &Sip2Handle, row: &Entry) -> Result<Check, String> {
                     None => charged_to(sip2, row).await?,
                 }
         }
-        Action::Checkin if charged && !recent(&row.transaction_at) => {
+        Action::Checkin if charged && !seen_since && !recent(&row.created_at) => {
             return Ok(Check::AskStaff(
                 "return outcome unknown and the book is on loan again: check whether this \
                  loan began after the return before returning it",
@@ -352,23 +370,18 @@ async fn check(sip2: &Sip2Handle, row: &Entry) -> Result<Check, String> {
     })
 }
 
-/// Is the SIP2 transaction date `at` within [`RETURN_RESEND_WINDOW`] of now? A date that does
-/// not parse is not.
-fn recent(at: &str) -> bool {
-    let Some(at) = SipDateTime::parse(at) else {
+/// Was the row written (`created_at`, UTC RFC 3339) within [`RETURN_RESEND_WINDOW`] of now?
+/// A time that does not parse is not recent, and neither is one more than a minute ahead of
+/// now: the clock has been set back since (a Pi without a battery clock after a power cut),
+/// and nobody can tell how long ago it was.
+fn recent(created_at: &str) -> bool {
+    let Ok(at) = chrono::DateTime::parse_from_rfc3339(created_at) else {
         return false;
     };
-    let now = match at.zone {
-        sip2::Zone::Utc => chrono::Utc::now().naive_utc(),
-        // Local, or a zone name: the kiosk writes its own local time.
-        _ => chrono::Local::now().naive_local(),
-    };
-    match (now - at.datetime).to_std() {
-        Ok(age) => age <= RETURN_RESEND_WINDOW,
-        // Later than now: the clock was set back since, and the return is as recent as
-        // anyone can tell.
-        Err(_) => true,
-    }
+    let age = chrono::Utc::now().signed_duration_since(at);
+    age >= -chrono::Duration::minutes(1)
+        && age
+            <= chrono::Duration::from_std(RETURN_RESEND_WINDOW).unwrap_or(chrono::Duration::zero())
 }
 
 async fn charged_to(sip2: &Sip2Handle, row: &Entry) -> Result<bool, String> {
@@ -398,7 +411,8 @@ fn settled(id: i64, state: State, message: Option<String>) -> journal::Update {
 }
 
 /// Check (when unsure) and replay one row; the journal update is the caller's to write.
-async fn replay(sip2: &Sip2Handle, row: &Entry) -> Step {
+/// `seen_since`: the item has been at the kiosk since the row was written.
+async fn replay(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Step {
     let unsure = row.state == State::Pending || row.maybe_sent;
     if row.action == Action::Renew {
         let why = if unsure {
@@ -413,7 +427,7 @@ async fn replay(sip2: &Sip2Handle, row: &Entry) -> Step {
         );
     }
     if unsure {
-        match check(sip2, row).await {
+        match check(sip2, row, seen_since).await {
             Ok(Check::Applied) => {
                 return Step::Settled(
                     Outcome::AlreadyDone,
@@ -559,6 +573,7 @@ mod tests {
             attempts: 0,
             message: None,
             maybe_sent: false,
+            created_at: journal::now_stamp(),
         }
     }
 
@@ -595,20 +610,20 @@ mod tests {
     }
 
     #[test]
-    fn a_return_is_recent_within_the_window() {
+    fn a_row_is_recent_within_the_window_on_a_clock_that_did_not_go_back() {
         let ago = |secs: i64| {
-            let then = chrono::Local::now().naive_local() - chrono::Duration::seconds(secs);
-            SipDateTime::local(then).to_string()
+            (chrono::Utc::now() - chrono::Duration::seconds(secs))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         };
         let window = RETURN_RESEND_WINDOW.as_secs() as i64;
         assert!(recent(&ago(5)));
         assert!(recent(&ago(window - 60)));
         assert!(!recent(&ago(window + 60)));
         assert!(!recent(&ago(3 * 24 * 3600)));
-        assert!(recent(&ago(-600)), "a clock set back since");
-        assert!(!recent("yesterday"), "an unreadable date is not recent");
-        let utc = SipDateTime::utc(chrono::Utc::now().naive_utc()).to_string();
-        assert!(recent(&utc));
+        assert!(recent(&ago(-20)), "a clock a few seconds off");
+        assert!(!recent(&ago(-600)), "the clock went back: unknown age");
+        assert!(!recent("20261128    101500"), "not the stored form");
+        assert!(!recent(""));
     }
 
     #[test]
