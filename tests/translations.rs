@@ -78,3 +78,36 @@ fn every_screen_string_is_translated() {
         assert!(empty.is_empty(), "{lang}: empty translations {empty:?}");
     }
 }
+
+/// The bundled CJK font is a subset (`scripts/subset-font`): every character the screens and
+/// their translations can show must be in it, or a kiosk without system CJK fonts shows boxes.
+#[test]
+fn the_bundled_font_has_every_character_the_screens_use() {
+    let mut sources = Vec::new();
+    files(Path::new("ui"), "po", &mut sources);
+    files(Path::new("ui"), "slint", &mut sources);
+    let text: BTreeSet<char> = sources
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .expect("source")
+                .chars()
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| !c.is_control() && !c.is_whitespace())
+        .collect();
+    assert!(text.contains(&'借'), "the sources were read");
+    for style in ["Regular", "Bold"] {
+        let path = format!("ui/fonts/SelfcheckSansSC-{style}.otf");
+        let data = std::fs::read(&path).expect("bundled font");
+        let face = ttf_parser::Face::parse(&data, 0).expect("a font");
+        let missing: String = text
+            .iter()
+            .filter(|c| face.glyph_index(**c).is_none())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{path} lacks {missing:?}: run scripts/subset-font"
+        );
+    }
+}
