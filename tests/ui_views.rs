@@ -9,11 +9,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use common::ui::{labelled, one, press};
-use selfcheck::kiosk::Language;
+use selfcheck::config::Settings;
+use selfcheck::kiosk::{Event, Fault, Kiosk, KioskConfig, Language};
 use selfcheck::ui::{
     AccountAdapter, AppWindow, DiagnosticsAdapter, FieldKind, IdentifyAdapter, KioskAdapter,
     PadAdapter, PinAdapter, QueueAdapter, SettingField, SettingsAdapter, StaffAdapter,
-    SummaryAdapter, Theme, demo, install_helpers, select_language,
+    SummaryAdapter, Theme, bridge, demo, install_helpers, select_language,
 };
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -361,12 +362,12 @@ fn every_view_by_label_in_three_languages() {
     );
     staff.set_page("reader".into());
     assert_eq!(labelled(&window, "attivo").len(), 2);
-    one(&window, "non attivo");
+    one(&window, "disattivato");
     one(&window, "vuota");
     one(&window, "4 etichette lette in 38 ms");
     staff.set_page("queue".into());
     one(&window, "Prestito 30012000123456");
-    one(&window, "Rinnovo 30012000222222");
+    one(&window, "Restituzione 30012000222222");
     one(&window, "Prestito 30012000777001");
     assert_eq!(labelled(&window, "In coda").len(), 2);
     one(&window, "Conflitto");
@@ -388,8 +389,27 @@ fn every_view_by_label_in_three_languages() {
     assert_eq!(labelled(&window, "开启").len(), 2);
     one(&window, "空白");
     staff.set_page("queue".into());
-    one(&window, "续借 30012000222222");
+    one(&window, "还书 30012000222222");
     assert_eq!(labelled(&window, "排队中").len(), 2);
     one(&window, "冲突");
     select_language("en");
+
+    // The out-of-order screen says which part failed, as the kiosk core tells it.
+    screen(&window, "welcome");
+    let mut kiosk = Kiosk::new(KioskConfig::from_settings(&Settings::default()));
+    for (fault, sentence) in [
+        (
+            Fault::link("ILS link: unreachable"),
+            "The library system cannot be reached.",
+        ),
+        (
+            Fault::reader("RFID reader: no answer"),
+            "The item reader is not working.",
+        ),
+    ] {
+        kiosk.handle(Event::OutOfOrder(Some(fault)));
+        bridge::write_model(&window, &kiosk.model());
+        assert_eq!(window.global::<KioskAdapter>().get_screen(), "out-of-order");
+        one(&window, sentence);
+    }
 }

@@ -71,6 +71,24 @@ pub const SHOTS: &[Shot] = &[
         ..shot("account", "account")
     },
     shot("summary", "summary"),
+    // Large text and high contrast on the screens with the most text.
+    Shot {
+        accessible: true,
+        ..shot("identify-accessible", "identify")
+    },
+    Shot {
+        accessible: true,
+        ..shot("pad-accessible", "pad")
+    },
+    Shot {
+        accessible: true,
+        activity: "account",
+        ..shot("account-accessible", "account")
+    },
+    Shot {
+        accessible: true,
+        ..shot("summary-accessible", "summary")
+    },
     shot("goodbye", "goodbye"),
     shot("out-of-order", "out-of-order"),
     shot("staff-pin", "staff-pin"),
@@ -500,6 +518,7 @@ fn fill_staff(window: &AppWindow) {
             attempts: 0,
             message: (!message.is_empty()).then(|| message.into()),
             maybe_sent: false,
+            created_at: "2026-11-27T09:02:00.000Z".into(),
         })
     };
     queue.set_rows(super::rows(vec![
@@ -514,7 +533,7 @@ fn fill_staff(window: &AppWindow) {
         row(
             2,
             "20261127    100215",
-            Action::Renew,
+            Action::Checkin,
             "30012000222222",
             State::Queued,
             "",
