@@ -19,7 +19,7 @@ use selfcheck::store::{self, StoreHandle};
 use selfcheck::ui::staff::{self, StaffContext, StaffMode};
 use selfcheck::ui::{
     AppWindow, DiagnosticsAdapter, KioskAdapter, QueueAdapter, SettingsAdapter, StaffAdapter,
-    install_helpers, select_language,
+    Theme, install_helpers, select_language,
 };
 use slint::{ComponentHandle, Model};
 
@@ -119,11 +119,14 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     assert!(settings.staff.has_card("STAFF-0001"));
     assert!(!settings.staff.has_card("21000000000001"));
 
-    // The hidden staff button: the PIN screen, and the patron session ends.
+    // The hidden staff button: the PIN screen, the patron session ends, and so does the large
+    // text a patron chose (the staff pages are laid out for the standard look).
     assert_eq!(screen(&window), "welcome");
+    window.global::<Theme>().set_large_text(true);
     press(&window, "Staff");
     assert_eq!(screen(&window), "staff-pin");
     assert_eq!(core.try_recv().ok(), Some(Event::Cancel));
+    assert!(!window.global::<Theme>().get_large_text());
     assert!(mode.is_active());
     one(&window, "Staff PIN");
 

@@ -502,6 +502,12 @@ fn forget_patron(window: &AppWindow) {
     account.set_holds(rows(Vec::new()));
     account.set_fines(rows(Vec::new()));
     account.set_fines_total(SharedString::new());
+    standard_look(window);
+}
+
+/// The patron's accessibility choices undone (high contrast, large text): at the end of a
+/// session, and for staff mode, whose pages are laid out for the standard look.
+pub fn standard_look(window: &AppWindow) {
     let theme = window.global::<Theme>();
     theme.set_high_contrast(false);
     theme.set_large_text(false);

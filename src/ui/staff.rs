@@ -229,10 +229,12 @@ impl StaffMode {
         }
     }
 
-    /// Staff mode starts: the patron session ends and the idle timer runs.
+    /// Staff mode starts: the patron session ends, the look is the standard one and the idle
+    /// timer runs.
     fn begin(&self) {
         self.inner.active.store(true, Ordering::Relaxed);
         self.cancel_patron();
+        self.with_window(super::bridge::standard_look);
         let weak = Rc::downgrade(&self.inner);
         let timeout = Duration::from_secs(u64::from(self.inner.ctx.settings.staff.timeout_secs));
         self.inner
