@@ -730,6 +730,24 @@ fn truncated_and_invalid_fixed_fields_are_errors() {
     ));
 }
 
+/// GB18030-2022 gave standard code points to characters that GB18030-2005 kept in the
+/// private-use area: the old code point still encodes, and the bytes decode as the new one.
+#[test]
+fn gb18030_reads_retired_private_use_characters_as_their_standard_ones() {
+    let m = Message::EndSessionResponse(EndSessionResponse {
+        screen_messages: vec!["\u{E82B}".into()],
+        ..Default::default()
+    });
+    let e = encode(&m, Charset::Gb18030, None).expect("encodes");
+    assert_eq!(e.replaced, 0);
+    let Message::EndSessionResponse(back) =
+        decode(&e.bytes, Charset::Gb18030).expect("decodes").message
+    else {
+        panic!("not an end session response");
+    };
+    assert_eq!(back.screen_messages, ["\u{9FB6}"]);
+}
+
 #[test]
 fn values_with_pipe_or_line_ends_are_refused() {
     for bad in ["a|b", "a\rb", "a\nb"] {
@@ -846,8 +864,10 @@ mod props {
     use super::super::*;
 
     fn text() -> impl Strategy<Value = String> {
-        // Any characters but the three SIP2 cannot carry; includes CJK and accents.
-        proptest::string::string_regex("[^|\r\n]{0,12}").expect("regex")
+        // Any characters but the three SIP2 cannot carry; includes CJK and accents. Not the
+        // private-use area: GB18030-2022 decodes some of its code points as the standard
+        // characters that took their place (U+E82B comes back as U+9FB6), as it should.
+        proptest::string::string_regex("[^|\r\n\u{E000}-\u{F8FF}]{0,12}").expect("regex")
     }
 
     fn opt_text() -> impl Strategy<Value = Option<String>> {
