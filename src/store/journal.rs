@@ -97,6 +97,14 @@ pub struct Entry {
     pub created_at: String,
 }
 
+impl Entry {
+    /// The request may have reached the ILS without its answer reaching us: written before
+    /// sending and never settled, or queued after such a try. The sync asks the ILS first.
+    pub fn outcome_unknown(&self) -> bool {
+        self.state == State::Pending || self.maybe_sent
+    }
+}
+
 /// A new action, before it is sent (`Pending`) or queued offline (`Queued`).
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {

@@ -309,8 +309,9 @@ enum Check {
 /// Has the row's item been at the kiosk since the row (a later row of it)? Asked only of
 /// returns whose outcome is unknown, the one case where it matters.
 async fn seen_since(store: &StoreHandle, row: &Entry) -> Result<bool, SyncError> {
-    let unsure = row.state == State::Pending || row.maybe_sent;
-    let (Action::Checkin, true, Some(item)) = (row.action, unsure, row.item_id.clone()) else {
+    let (Action::Checkin, true, Some(item)) =
+        (row.action, row.outcome_unknown(), row.item_id.clone())
+    else {
         return Ok(false);
     };
     let id = row.id;
@@ -413,7 +414,7 @@ fn settled(id: i64, state: State, message: Option<String>) -> journal::Update {
 /// Check (when unsure) and replay one row; the journal update is the caller's to write.
 /// `seen_since`: the item has been at the kiosk since the row was written.
 async fn replay(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Step {
-    let unsure = row.state == State::Pending || row.maybe_sent;
+    let unsure = row.outcome_unknown();
     if row.action == Action::Renew {
         let why = if unsure {
             "renewal outcome unknown: check the loan's due date"
