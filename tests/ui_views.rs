@@ -78,6 +78,32 @@ fn listen(window: &AppWindow) -> Log {
     log
 }
 
+/// The words of the staff pages that Rust leaves to the view, in one language, with the demo
+/// data: the status page's reader line, the reader page's EAS "on" and blank-tag cells, and the
+/// queue's return row and its states.
+struct StaffWords<'a> {
+    reader: &'a str,
+    eas_on: &'a str,
+    blank: &'a str,
+    returned: &'a str,
+    queued: &'a str,
+    conflict: &'a str,
+}
+
+fn staff_pages_say(window: &AppWindow, words: &StaffWords<'_>) {
+    let staff = window.global::<StaffAdapter>();
+    screen(window, "staff");
+    staff.set_page("status".into());
+    assert_eq!(staff.get_reader_text(), words.reader);
+    staff.set_page("reader".into());
+    assert_eq!(labelled(window, words.eas_on).len(), 2);
+    one(window, words.blank);
+    staff.set_page("queue".into());
+    one(window, words.returned);
+    assert_eq!(labelled(window, words.queued).len(), 2);
+    one(window, words.conflict);
+}
+
 #[test]
 fn every_view_by_label_in_three_languages() {
     i_slint_backend_testing::init_no_event_loop();
@@ -350,27 +376,28 @@ fn every_view_by_label_in_three_languages() {
 
     // The staff tables and lines Rust fills with keys and facts are worded in the language too,
     // cells and screen reader labels alike.
-    screen(&window, "staff");
+    staff_pages_say(
+        &window,
+        &StaffWords {
+            reader: "rpi4-pn5180: 4 etichette sul piano",
+            eas_on: "attivo",
+            blank: "vuota",
+            returned: "Restituzione 30012000222222",
+            queued: "In coda",
+            conflict: "Conflitto",
+        },
+    );
     staff.set_page("status".into());
     assert_eq!(
         staff.get_link_text(),
         "nessun collegamento con ils.example.org:6001 (TLS) da 40 secondi: timed out after 10 s"
     );
-    assert_eq!(
-        staff.get_reader_text(),
-        "rpi4-pn5180: 4 etichette sul piano"
-    );
     staff.set_page("reader".into());
-    assert_eq!(labelled(&window, "attivo").len(), 2);
     one(&window, "disattivato");
-    one(&window, "vuota");
     one(&window, "4 etichette lette in 38 ms");
     staff.set_page("queue".into());
     one(&window, "Prestito 30012000123456");
-    one(&window, "Restituzione 30012000222222");
     one(&window, "Prestito 30012000777001");
-    assert_eq!(labelled(&window, "In coda").len(), 2);
-    one(&window, "Conflitto");
 
     select_language("zh_CN");
     demo::fill(&window, Language::Chinese);
@@ -380,18 +407,20 @@ fn every_view_by_label_in_three_languages() {
     }
     screen(&window, "pad");
     one(&window, "您还可以借4册");
-    screen(&window, "staff");
+    staff_pages_say(
+        &window,
+        &StaffWords {
+            reader: "rpi4-pn5180：感应区上有4个标签",
+            eas_on: "开启",
+            blank: "空白",
+            returned: "还书 30012000222222",
+            queued: "排队中",
+            conflict: "冲突",
+        },
+    );
     staff.set_page("status".into());
     one(&window, "工作人员模式");
     one(&window, "退出工作人员模式");
-    assert_eq!(staff.get_reader_text(), "rpi4-pn5180：感应区上有4个标签");
-    staff.set_page("reader".into());
-    assert_eq!(labelled(&window, "开启").len(), 2);
-    one(&window, "空白");
-    staff.set_page("queue".into());
-    one(&window, "还书 30012000222222");
-    assert_eq!(labelled(&window, "排队中").len(), 2);
-    one(&window, "冲突");
     select_language("en");
 
     // The out-of-order screen says which part failed, as the kiosk core tells it.
