@@ -2,7 +2,7 @@
 //! as the settings file, and saved into that file (mode 0600: it holds the SIP2 password).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::config::Settings;
 
@@ -205,101 +205,9 @@ impl Editor {
         if count > 0 {
             return Err(SaveError::Problems(count, others));
         }
-        let text = settings_text(path, &self.candidate, &self.saved)?;
-        let written = Settings::parse(&text, path).map_err(|e| SaveError::Io(e.to_string()))?;
-        write_private(path, &text)
-            .map_err(|e| SaveError::Io(format!("{}: {e}", path.display())))?;
-        Ok(written)
+        crate::config::file::write_changes(path, &self.candidate, &self.saved)
+            .map_err(SaveError::Io)
     }
-}
-
-/// The settings file's text with every key whose value in `candidate` differs from `saved`
-/// set; the file's other keys, its comments and its layout stay as they are. A new file starts
-/// from the built-in defaults, so it also keeps what the settings in force changed from them
-/// (the staff PIN hash...).
-fn settings_text(path: &Path, candidate: &Settings, saved: &Settings) -> Result<String, SaveError> {
-    let io = |e: String| SaveError::Io(e);
-    let (mut file, base) = match std::fs::read_to_string(path) {
-        Ok(text) => (
-            text.parse::<toml_edit::DocumentMut>()
-                .map_err(|e| io(format!("{}: {}", path.display(), e.message())))?,
-            saved.clone(),
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (toml_edit::DocumentMut::new(), Settings::default())
-        }
-        Err(e) => return Err(io(format!("{}: {e}", path.display()))),
-    };
-    let new = toml::Table::try_from(candidate).map_err(|e| io(e.to_string()))?;
-    let old = toml::Table::try_from(&base).map_err(|e| io(e.to_string()))?;
-    for (section, values) in &new {
-        let Some(values) = values.as_table() else {
-            continue;
-        };
-        for (name, value) in values {
-            if old.get(section).and_then(|t| t.get(name)) == Some(value) {
-                continue;
-            }
-            let table = file
-                .entry(section)
-                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-            let Some(table) = table.as_table_like_mut() else {
-                return Err(io(format!(
-                    "[{section}] in {} is not a table",
-                    path.display()
-                )));
-            };
-            let value = edit_value(value).map_err(io)?;
-            match table.get_mut(name).and_then(|item| item.as_value_mut()) {
-                // In place: the comment after the value stays.
-                Some(old) => {
-                    let decor = old.decor().clone();
-                    *old = value;
-                    *old.decor_mut() = decor;
-                }
-                None => {
-                    table.insert(name, toml_edit::Item::Value(value));
-                }
-            }
-        }
-    }
-    Ok(file.to_string())
-}
-
-/// A settings value (a string, number, flag or list) as an editable TOML value.
-fn edit_value(value: &toml::Value) -> Result<toml_edit::Value, String> {
-    value
-        .to_string()
-        .parse::<toml_edit::Value>()
-        .map_err(|e| format!("cannot write {value}: {e}"))
-}
-
-/// Replace `path` with `text` through a temporary file, mode 0600 (it holds the SIP2 password).
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".new");
-    let tmp = PathBuf::from(tmp_name);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

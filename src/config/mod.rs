@@ -3,6 +3,8 @@
 //! Every field has a default, so an empty file (or no file at all) runs the demo kiosk: the
 //! simulated board and the in-process demo ILS.
 
+pub mod file;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::ToSocketAddrs;
