@@ -11,12 +11,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use selfcheck::headless::{Output, Runner, uid_for};
 use selfcheck::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, Rules, ScreenModel};
+use selfcheck::rfid::reader::SharedReader;
+use selfcheck::rfid::sim::uid_for;
 use selfcheck::rfid::sim::{SimPad, SimTag};
 use selfcheck::rfid::tag::{ItemRecord, TypeOfUsage, parse_uid};
 use selfcheck::rfid::{DataModel, Iso15693Reader};
-use selfcheck::shell::{SharedReader, Shell, ShellConfig};
+use selfcheck::runtime::shell::{Shell, ShellConfig};
+use selfcheck::runtime::{Output, Runner};
 use selfcheck::sip2::client::{ClientConfig, Sip2Handle};
 use selfcheck::sip2::demo_ils::sample::with_luhn;
 use selfcheck::sip2::demo_ils::{DemoIls, ServerConfig};

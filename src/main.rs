@@ -351,7 +351,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 selfcheck::app::Ended::Closed => Ok(ExitCode::SUCCESS),
                 selfcheck::app::Ended::Restart => {
                     tracing::info!("restart asked from staff mode");
-                    Ok(ExitCode::from(selfcheck::app::RESTART_EXIT_CODE))
+                    Ok(ExitCode::from(selfcheck::runtime::RESTART_EXIT_CODE))
                 }
             }
         }
@@ -525,7 +525,7 @@ fn run_headless(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot open the events file {}", args.events))?;
         Box::new(std::io::BufReader::new(file))
     };
-    selfcheck::headless::run(settings, &data_dir, input, Box::new(std::io::stdout()))?;
+    selfcheck::runtime::headless::run(settings, &data_dir, input, Box::new(std::io::stdout()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -562,7 +562,14 @@ fn sync_command(global: &GlobalArgs, cmd: SyncCommand) -> Result<ExitCode> {
                 }
             }
             SyncCommand::Run { json } => {
-                let link = selfcheck::headless::connect_ils(&settings, true).await?;
+                let link = selfcheck::runtime::link::connect_ils(
+                    &settings,
+                    selfcheck::runtime::link::LinkOptions {
+                        fast_reconnect: true,
+                        gated: false,
+                    },
+                )
+                .await?;
                 let mut rx = link.sip2.link();
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
                     while !rx.borrow_and_update().is_online() {

@@ -876,6 +876,7 @@ async fn tls_with_a_private_ca() {
     let tls = TlsConfig {
         ca_file: Some(ca_file.clone()),
         server_name: Some("ils.test".into()),
+        client_auth: None,
     };
     let cfg = ClientConfig {
         tls: Some(tls),
@@ -891,6 +892,7 @@ async fn tls_with_a_private_ca() {
         tls: Some(TlsConfig {
             ca_file: Some(ca_file),
             server_name: Some("other.test".into()),
+            client_auth: None,
         }),
         ..config(&addr)
     };

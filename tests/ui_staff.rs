@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use common::ui::{labelled, one, press};
 use selfcheck::config::{Settings, hash_pin};
 use selfcheck::kiosk::Event;
+use selfcheck::rfid::reader::SharedReader;
 use selfcheck::rfid::sim::SimPad;
 use selfcheck::rfid::{DataModel, Iso15693Reader};
-use selfcheck::shell::SharedReader;
 use selfcheck::store::journal::{self, Action, NewEntry, State};
 use selfcheck::store::{self, StoreHandle};
 use selfcheck::ui::staff::{self, StaffContext, StaffMode};
@@ -89,7 +89,13 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     settings.staff.cards = vec!["STAFF-0001".into()];
     settings.staff.timeout_secs = TIMEOUT_SECS;
     let link = rt
-        .block_on(selfcheck::headless::connect_ils(&settings, true))
+        .block_on(selfcheck::runtime::link::connect_ils(
+            &settings,
+            selfcheck::runtime::link::LinkOptions {
+                fast_reconnect: true,
+                gated: false,
+            },
+        ))
         .expect("demo ILS");
     let pad = SimPad::new();
     pad.place_item(

@@ -78,8 +78,12 @@ pub struct Ils {
     pub tls: bool,
     /// PEM file of the CA that signed the server's certificate; the system roots when absent.
     pub ca_file: Option<PathBuf>,
-    /// Name to check in the server's certificate when it differs from the host in `server`.
+    /// Name to check in the server's certificate when it differs from the host in `server`:
+    /// only for sites that dial an IP address.
     pub tls_server_name: Option<String>,
+    /// PEM client certificate (chain) and its private key, for ILSes that require one.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
     /// SIP2 login (93): user id and password. Empty user: no login is sent.
     pub user: String,
     pub password: String,
@@ -100,6 +104,8 @@ impl Default for Ils {
             tls: false,
             ca_file: None,
             tls_server_name: None,
+            client_cert: None,
+            client_key: None,
             user: String::new(),
             password: String::new(),
             terminal_password: String::new(),
@@ -423,6 +429,38 @@ impl Settings {
                     format!("{} does not exist or is not a file", ca.display()),
                 );
             }
+        }
+        match (&ils.client_cert, &ils.client_key) {
+            (None, None) => {}
+            (Some(_), None) => bad(
+                "ils.client_key",
+                "missing: ils.client_cert is set but not the key that goes with it".into(),
+            ),
+            (None, Some(_)) => bad(
+                "ils.client_cert",
+                "missing: ils.client_key is set but not the certificate that goes with it".into(),
+            ),
+            (Some(cert), Some(key)) => {
+                if !ils.tls {
+                    bad("ils.client_cert", "is set but ils.tls is false".into());
+                }
+                for (k, file) in [("ils.client_cert", cert), ("ils.client_key", key)] {
+                    if !file.is_file() {
+                        bad(
+                            k,
+                            format!("{} does not exist or is not a file", file.display()),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(name) = &ils.tls_server_name
+            && (!ils.tls || name.trim().is_empty())
+        {
+            bad(
+                "ils.tls_server_name",
+                "is only for a TLS link (ils.tls = true) and must not be empty".into(),
+            );
         }
         if !CHARSETS.contains(&ils.charset.to_ascii_lowercase().as_str()) {
             bad(

@@ -15,6 +15,9 @@ use crate::rfid::tag::{LibraryTag, Uid, uid_hex};
 mod adapter;
 pub use adapter::{Iso15693Reader, ReaderOptions};
 
+/// The pad, shared between the kiosk shell's blocking calls and staff mode's diagnostics.
+pub type SharedReader = std::sync::Arc<std::sync::Mutex<Box<dyn TagReader + Send>>>;
+
 /// A failure of the reader itself or of a tag that must answer for the call to make sense.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ReaderError {

@@ -813,6 +813,17 @@ fn write_blocks(tag: &mut SimTag, first: usize, data: &[u8]) -> Option<Vec<u8>> 
     }
 }
 
+/// A stable UID for an item (and part) when a script or the demo gives none: NXP SLIX prefix plus a
+/// hash of the id.
+pub fn uid_for(item: &str, part: u8) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in item.bytes().chain([part]) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("E00401{:010X}", h & 0xFF_FFFF_FFFF)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

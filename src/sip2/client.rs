@@ -32,7 +32,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 use crate::sip2::{
     AcsStatus, Charset, DecodeError, EncodeError, Login, Message, ScStatus, ScStatusCode, Sequence,
@@ -44,8 +44,55 @@ use crate::sip2::{
 pub struct TlsConfig {
     /// PEM file with the CA certificate(s) to trust instead of the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Name to verify in the certificate, when it differs from the host in `addr`.
+    /// Name to verify in the certificate, when it differs from the host in `addr` (a site that
+    /// dials an IP address).
     pub server_name: Option<String>,
+    /// PEM files of a client certificate (chain) and its private key, for ILSes that require
+    /// one.
+    pub client_auth: Option<(PathBuf, PathBuf)>,
+}
+
+/// A switch on the link for the headless driver and the tests: [`LinkGate::cut`] breaks the
+/// live connection (a request in flight loses its answer, as when a cable is pulled) and
+/// refuses new ones until [`LinkGate::restore`]. The production link has no gate: nothing sits
+/// between a patron's loan and the library system's socket.
+#[derive(Debug, Clone)]
+pub struct LinkGate {
+    up: Arc<watch::Sender<bool>>,
+}
+
+impl Default for LinkGate {
+    fn default() -> Self {
+        LinkGate {
+            up: Arc::new(watch::channel(true).0),
+        }
+    }
+}
+
+impl PartialEq for LinkGate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.up, &other.up)
+    }
+}
+
+impl Eq for LinkGate {}
+
+impl LinkGate {
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+
+    pub fn is_up(&self) -> bool {
+        *self.up.borrow()
+    }
+
+    fn watch(&self) -> watch::Receiver<bool> {
+        self.up.subscribe()
+    }
 }
 
 /// How to reach and talk to the ILS.
@@ -63,6 +110,8 @@ pub struct ClientConfig {
     pub charset: Charset,
     /// Send `AY`/`AZ` and check them on answers.
     pub error_detection: bool,
+    /// How long to wait for the TCP connection and the TLS handshake.
+    pub connect_timeout: Duration,
     /// How long to wait for one answer (before asking for a resend), unless the ILS announces
     /// its own timeout period in 98.
     pub request_timeout: Duration,
@@ -73,6 +122,8 @@ pub struct ClientConfig {
     pub max_retries: u8,
     pub reconnect_min: Duration,
     pub reconnect_max: Duration,
+    /// The headless driver's switch to cut the link; `None` on a kiosk.
+    pub gate: Option<LinkGate>,
 }
 
 impl ClientConfig {
@@ -86,11 +137,13 @@ impl ClientConfig {
             terminal_password: String::new(),
             charset: Charset::Utf8,
             error_detection: true,
+            connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_secs(60),
             max_retries: 3,
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(60),
+            gate: None,
         }
     }
 
@@ -439,8 +492,29 @@ impl TlsSetup {
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| ClientError::Tls(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_root_certificates(roots);
+        let config = match &cfg.client_auth {
+            None => config.with_no_client_auth(),
+            Some((cert_file, key_file)) => {
+                let certs = CertificateDer::pem_file_iter(cert_file)
+                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| {
+                        ClientError::Tls(format!("client certificate {}: {e}", cert_file.display()))
+                    })?;
+                if certs.is_empty() {
+                    return Err(ClientError::Tls(format!(
+                        "client certificate {}: no certificate in the file",
+                        cert_file.display()
+                    )));
+                }
+                let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| {
+                    ClientError::Tls(format!("client key {}: {e}", key_file.display()))
+                })?;
+                config
+                    .with_client_auth_cert(certs, key)
+                    .map_err(|e| ClientError::Tls(format!("client certificate: {e}")))?
+            }
+        };
         let host = cfg
             .server_name
             .clone()
@@ -464,6 +538,8 @@ struct Conn {
     last_used: Instant,
     /// Something succeeded after login: a drop afterwards is a normal idle close.
     served: bool,
+    /// The headless driver's switch: once it is cut, the connection reads as closed.
+    gate: Option<watch::Receiver<bool>>,
 }
 
 impl Conn {
@@ -478,13 +554,28 @@ impl Conn {
                     "an answer longer than any SIP2 message".into(),
                 ));
             }
-            if self.io.read_buf(&mut self.buf).await? == 0 {
+            if self.read_some().await? == 0 {
                 return Err(ClientError::ConnectionLost);
             }
         }
     }
 
+    /// Read what has arrived into the buffer; 0 when the peer closed (or the gate was cut).
+    async fn read_some(&mut self) -> std::io::Result<usize> {
+        let Conn { io, buf, gate, .. } = self;
+        match gate {
+            None => io.read_buf(buf).await,
+            Some(gate) => tokio::select! {
+                read = io.read_buf(buf) => read,
+                _ = gate.wait_for(|up| !*up) => Ok(0),
+            },
+        }
+    }
+
     async fn send(&mut self, bytes: &[u8]) -> Result<(), ClientError> {
+        if self.gate.as_ref().is_some_and(|g| !*g.borrow()) {
+            return Err(ClientError::ConnectionLost);
+        }
         self.io.write_all(bytes).await?;
         self.io.flush().await?;
         Ok(())
@@ -496,7 +587,7 @@ impl Conn {
         loop {
             tokio::select! {
                 biased;
-                read = self.io.read_buf(&mut self.buf) => match read {
+                read = self.read_some() => match read {
                     Ok(0) | Err(_) => return true,
                     Ok(_) => self.buf.clear(),
                 },
@@ -588,16 +679,22 @@ async fn open_session(
     cfg: &ClientConfig,
     tls: Option<&TlsSetup>,
 ) -> Result<(Conn, AcsStatus), ClientError> {
+    if cfg.gate.as_ref().is_some_and(|g| !g.is_up()) {
+        return Err(ClientError::Io(
+            "connection refused (the link is cut)".into(),
+        ));
+    }
     let wait = cfg.request_timeout;
-    let tcp = tokio::time::timeout(wait, TcpStream::connect(&cfg.addr))
+    let dial = cfg.connect_timeout;
+    let tcp = tokio::time::timeout(dial, TcpStream::connect(&cfg.addr))
         .await
-        .map_err(|_| ClientError::Timeout(wait))??;
+        .map_err(|_| ClientError::Timeout(dial))??;
     let _ = tcp.set_nodelay(true);
     let io: Box<dyn Io> = match tls {
         Some(t) => {
-            let stream = tokio::time::timeout(wait, t.connector.connect(t.name.clone(), tcp))
+            let stream = tokio::time::timeout(dial, t.connector.connect(t.name.clone(), tcp))
                 .await
-                .map_err(|_| ClientError::Timeout(wait))?
+                .map_err(|_| ClientError::Timeout(dial))?
                 .map_err(|e| ClientError::Tls(e.to_string()))?;
             Box::new(stream)
         }
@@ -610,6 +707,7 @@ async fn open_session(
         wait,
         last_used: Instant::now(),
         served: false,
+        gate: cfg.gate.as_ref().map(LinkGate::watch),
     };
     if let Some((user, password, location)) = &cfg.login {
         let login = Message::Login(Login {
@@ -702,7 +800,7 @@ impl Actor {
             let event = tokio::select! {
                 cmd = self.rx.recv() => Event::Command(cmd.map(Box::new)),
                 () = tokio::time::sleep_until(idle_until) => Event::Heartbeat,
-                read = conn.io.read_buf(&mut conn.buf) => match read {
+                read = conn.read_some() => match read {
                     Ok(0) | Err(_) => Event::Closed,
                     Ok(_) => {
                         conn.buf.clear();
@@ -987,6 +1085,7 @@ mod tests {
         let missing = TlsConfig {
             ca_file: Some("/nonexistent/ca.pem".into()),
             server_name: None,
+            client_auth: None,
         };
         assert!(
             matches!(TlsSetup::new(&missing, "ils:6001"), Err(ClientError::Tls(m)) if m.contains("CA file"))

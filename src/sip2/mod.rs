@@ -37,3 +37,21 @@ pub use types::{
     CirculationStatus, FeeType, HoldMode, HoldType, Language, MediaType, PatronStatus, PaymentType,
     ScStatusCode, SecurityMarker, SipDateTime, Summary, SupportedMessages, YesNoUnknown, Zone,
 };
+
+/// Cents of an ILS amount ("12.50"); 0 when absent or unreadable.
+pub fn amount_cents(amount: Option<&str>) -> i64 {
+    amount
+        .and_then(|a| a.trim().parse::<f64>().ok())
+        .map_or(0, |v| (v * 100.0).round() as i64)
+}
+
+#[cfg(test)]
+mod amount_tests {
+    #[test]
+    fn amounts_in_cents() {
+        assert_eq!(super::amount_cents(Some("12.50")), 1250);
+        assert_eq!(super::amount_cents(Some(" 3 ")), 300);
+        assert_eq!(super::amount_cents(Some("many")), 0);
+        assert_eq!(super::amount_cents(None), 0);
+    }
+}

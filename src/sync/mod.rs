@@ -542,17 +542,17 @@ async fn refresh_patron(
     };
     let st = p.patron_status;
     let flags = st.to_wire();
-    let row = crate::shell::PatronCacheRow {
+    let row = crate::store::cache::PatronCacheRow {
         patron_id: patron.to_string(),
         pin_hash: None,
         valid: p.valid_patron != Some(false),
         flags,
         charged: i64::from(p.charged_items_count.unwrap_or(0)),
         limit: p.charged_items_limit.map(i64::from),
-        fine: crate::shell::cents(p.fee_amount.as_deref()) as f64 / 100.0,
+        fine: crate::sip2::amount_cents(p.fee_amount.as_deref()) as f64 / 100.0,
     };
     store
-        .call(move |c| crate::shell::cache_patron(c, &row))
+        .call(move |c| crate::store::cache::cache_patron(c, &row))
         .await?;
     Ok(true)
 }

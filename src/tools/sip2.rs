@@ -69,6 +69,7 @@ pub fn client_config(settings: &Settings, addr: &str) -> Result<ClientConfig, St
     config.tls = ils.tls.then(|| TlsConfig {
         ca_file: ils.ca_file.clone(),
         server_name: ils.tls_server_name.clone(),
+        client_auth: ils.client_cert.clone().zip(ils.client_key.clone()),
     });
     config.login = (!ils.user.is_empty()).then(|| {
         (
@@ -81,6 +82,7 @@ pub fn client_config(settings: &Settings, addr: &str) -> Result<ClientConfig, St
     config.terminal_password = ils.terminal_password.clone();
     config.charset = charset;
     config.error_detection = ils.error_detection;
+    config.connect_timeout = Duration::from_secs(u64::from(ils.connect_timeout_secs));
     config.request_timeout = Duration::from_secs(u64::from(ils.request_timeout_secs));
     config.heartbeat = Duration::from_secs(u64::from(ils.heartbeat_secs));
     config.max_retries = ils.retries;

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use slint::{ComponentHandle, Model, VecModel};
 
 use super::{AppWindow, DemoAdapter, DemoTag};
-use crate::headless::uid_for;
 use crate::rfid::DataModel;
+use crate::rfid::sim::uid_for;
 use crate::rfid::sim::{SimPad, SimTag};
 use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_uid};
 use crate::sip2::demo_ils::sample;

@@ -78,7 +78,7 @@ impl Site {
     pub fn run(&self, commands: &[Value]) -> Vec<Value> {
         let input: String = commands.iter().map(|c| format!("{c}\n")).collect();
         let out = Buffer::default();
-        selfcheck::headless::run(
+        selfcheck::runtime::headless::run(
             self.settings.clone(),
             self.dir.path(),
             Box::new(std::io::Cursor::new(input.into_bytes())),

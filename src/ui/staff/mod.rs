@@ -24,8 +24,8 @@ use super::{
 };
 use crate::config::Settings;
 use crate::kiosk::Event;
+use crate::rfid::reader::SharedReader;
 use crate::rfid::{LibraryTag, TagData};
-use crate::shell::SharedReader;
 use crate::sip2::client::{LinkState, Sip2Handle};
 use crate::sip2::{Message, ScStatus, SipDateTime};
 use crate::store::StoreHandle;
@@ -54,7 +54,7 @@ pub use status::{LinkLine, LinkNow, Server, describe_link, queue_counts};
 
 /// Exit status asking the service manager for a fresh start (staff pressed "Restart"). The
 /// systemd unit restarts the kiosk on it (`RestartForceExitStatus=`).
-pub const RESTART_EXIT_CODE: i32 = crate::app::RESTART_EXIT_CODE as i32;
+pub const RESTART_EXIT_CODE: i32 = crate::runtime::RESTART_EXIT_CODE as i32;
 /// The Slint version the UI is built with (pinned exactly in Cargo.toml).
 pub const SLINT_VERSION: &str = "1.18.1";
 /// The settings file created in the data directory when the kiosk ran on built-in defaults.

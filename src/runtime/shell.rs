@@ -7,7 +7,6 @@
 //! driver's output and the logs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use chrono::{Duration as Days, Local, NaiveDate};
 use serde::Serialize;
@@ -15,18 +14,16 @@ use serde::Serialize;
 use crate::kiosk::{
     Effect, Event, IlsAnswer, IlsRequest, LoanLine, PatronAnswer, SecurityOutcome, TagKind, TagSeen,
 };
+use crate::rfid::reader::SharedReader;
 use crate::rfid::tag::uid_hex;
-use crate::rfid::{LibraryTag, Security, SecurityConfig, TagData, TagReader, TypeOfUsage};
+use crate::rfid::{LibraryTag, Security, SecurityConfig, TagData, TypeOfUsage};
 use crate::sip2::client::{ClientError, Sip2Handle};
 use crate::sip2::{self, Message, SipDateTime};
 use crate::store::journal::{self, Action, NewEntry, State};
-use crate::store::{StoreError, StoreHandle};
+use crate::store::{StoreError, StoreHandle, cache};
 
 /// How long a new request waits for a sync busy with the same item's earlier rows.
 const EARLIER_ROWS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The pad, shared between the shell's blocking calls.
-pub type SharedReader = Arc<Mutex<Box<dyn TagReader + Send>>>;
 
 /// What happened in one exchange with the ILS (or the offline queue), for output and logs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -146,13 +143,6 @@ pub fn display_date(text: &str) -> String {
 fn nonempty(s: &str) -> Option<String> {
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
-}
-
-/// Cents of an ILS amount ("12.50"); 0 when absent or unreadable.
-pub fn cents(amount: Option<&str>) -> i64 {
-    amount
-        .and_then(|a| a.trim().parse::<f64>().ok())
-        .map_or(0, |v| (v * 100.0).round() as i64)
 }
 
 /// The core's view of a tag read from the pad.
@@ -554,7 +544,10 @@ impl Shell {
         journal: Option<i64>,
     ) -> Result<(IlsAnswer, Exchange), ShellError> {
         let item = item_id.clone();
-        let cached = self.store.call(move |c| cached_item(c, &item)).await?;
+        let cached = self
+            .store
+            .call(move |c| cache::cached_item(c, &item))
+            .await?;
         let days = self
             .config
             .loan_days(cached.as_ref().and_then(|c| c.1.as_deref()));
@@ -637,7 +630,10 @@ impl Shell {
             .queue_offline(journal, Action::Checkin, None, &item_id, None)
             .await?;
         let item = item_id.clone();
-        let cached = self.store.call(move |c| cached_item(c, &item)).await?;
+        let cached = self
+            .store
+            .call(move |c| cache::cached_item(c, &item))
+            .await?;
         Ok((
             IlsAnswer::Checkin {
                 ok: true,
@@ -746,7 +742,7 @@ impl Shell {
             || st.too_many_items_overdue
             || st.excessive_outstanding_fines
             || st.excessive_outstanding_fees;
-        let fine_cents = cents(answer.fee_amount.as_deref());
+        let fine_cents = sip2::amount_cents(answer.fee_amount.as_deref());
         let fines = (fine_cents > 0).then(|| {
             format!(
                 "{} {}",
@@ -817,10 +813,10 @@ impl Shell {
         // Cache only what the offline rules need: validity, flags, counts, fines, PIN hash.
         let flags = st.to_wire();
         let pin_hash = match (&pin, pin_ok) {
-            (Some(p), Some(true)) => hash_pin(p),
+            (Some(p), Some(true)) => cache::pin_verifier(p),
             _ => None,
         };
-        let row = PatronCacheRow {
+        let row = cache::PatronCacheRow {
             patron_id: patron_id.clone(),
             pin_hash,
             valid: known,
@@ -830,7 +826,9 @@ impl Shell {
             fine: fine_cents as f64 / 100.0,
         };
         if known && pin_ok != Some(false) {
-            self.store.call(move |c| cache_patron(c, &row)).await?;
+            self.store
+                .call(move |c| cache::cache_patron(c, &row))
+                .await?;
         }
         let outcome = if !known || pin_ok == Some(false) {
             "refused"
@@ -870,7 +868,12 @@ impl Shell {
         let id = patron_id.clone();
         let (row, queued) = self
             .store
-            .call(move |c| Ok((cached_patron(c, &id)?, journal::queued_loans(c, &id)?)))
+            .call(move |c| {
+                Ok((
+                    cache::cached_patron(c, &id)?,
+                    journal::queued_loans(c, &id)?,
+                ))
+            })
             .await?;
         let answer = match row {
             None => PatronAnswer {
@@ -920,102 +923,10 @@ impl Shell {
     ) -> Result<(), ShellError> {
         let item = item.to_string();
         self.store
-            .call(move |c| {
-                c.execute(
-                    "INSERT INTO item_cache (item_id, title, media_type, updated_at)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (item_id) DO UPDATE SET
-                       title = coalesce(excluded.title, title),
-                       media_type = coalesce(excluded.media_type, media_type),
-                       updated_at = excluded.updated_at",
-                    rusqlite::params![item, title, media, journal::now_stamp()],
-                )?;
-                Ok(())
-            })
+            .call(move |c| cache::cache_item(c, &item, title.as_deref(), media.as_deref()))
             .await?;
         Ok(())
     }
-}
-
-/// A PIN's hash for the patron cache (argon2, salted): checked offline, never stored in clear.
-fn hash_pin(pin: &str) -> Option<String> {
-    use argon2::password_hash::PasswordHasher;
-    argon2::Argon2::default()
-        .hash_password(pin.as_bytes())
-        .ok()
-        .map(|h| h.to_string())
-}
-
-pub struct PatronCacheRow {
-    pub patron_id: String,
-    pub pin_hash: Option<String>,
-    pub valid: bool,
-    pub flags: String,
-    pub charged: i64,
-    pub limit: Option<i64>,
-    pub fine: f64,
-}
-
-/// Upsert the patron cache (keeps a known PIN hash when this answer carries none).
-pub fn cache_patron(c: &mut rusqlite::Connection, r: &PatronCacheRow) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO patron_cache (patron_id, pin_hash, valid, status_flags, charged_count,
-                                   charged_limit, fine_amount, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (patron_id) DO UPDATE SET
-           pin_hash = coalesce(excluded.pin_hash, pin_hash), valid = excluded.valid,
-           status_flags = excluded.status_flags, charged_count = excluded.charged_count,
-           charged_limit = excluded.charged_limit, fine_amount = excluded.fine_amount,
-           updated_at = excluded.updated_at",
-        rusqlite::params![
-            r.patron_id,
-            r.pin_hash,
-            r.valid,
-            r.flags,
-            r.charged,
-            r.limit,
-            r.fine,
-            journal::now_stamp()
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn cached_patron(
-    c: &rusqlite::Connection,
-    id: &str,
-) -> Result<Option<PatronCacheRow>, StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(c.query_row(
-        "SELECT patron_id, pin_hash, valid, status_flags, charged_count, charged_limit, fine_amount
-         FROM patron_cache WHERE patron_id = ?1",
-        [id],
-        |r| {
-            Ok(PatronCacheRow {
-                patron_id: r.get(0)?,
-                pin_hash: r.get(1)?,
-                valid: r.get(2)?,
-                flags: r.get(3)?,
-                charged: r.get(4)?,
-                limit: r.get(5)?,
-                fine: r.get(6)?,
-            })
-        },
-    )
-    .optional()?)
-}
-
-/// A cached item's (title, media type).
-type CachedItem = (Option<String>, Option<String>);
-
-fn cached_item(c: &mut rusqlite::Connection, id: &str) -> Result<Option<CachedItem>, StoreError> {
-    use rusqlite::OptionalExtension;
-    Ok(c.query_row(
-        "SELECT title, media_type FROM item_cache WHERE item_id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .optional()?)
 }
 
 #[cfg(test)]
@@ -1027,27 +938,5 @@ mod tests {
         assert_eq!(display_date("20261226    235959"), "2026-12-26");
         assert_eq!(display_date("2026-12-26T23:59:59"), "2026-12-26");
         assert_eq!(display_date("soon"), "soon");
-        assert_eq!(cents(Some("12.50")), 1250);
-        assert_eq!(cents(None), 0);
-    }
-
-    #[test]
-    fn patron_cache_has_no_name_and_no_clear_pin() {
-        let mut c = crate::store::open_in_memory().expect("db");
-        let row = PatronCacheRow {
-            patron_id: "P".into(),
-            pin_hash: hash_pin("1234"),
-            valid: true,
-            flags: " ".repeat(14),
-            charged: 1,
-            limit: Some(10),
-            fine: 0.0,
-        };
-        cache_patron(&mut c, &row).expect("cache");
-        let back = cached_patron(&c, "P").expect("read").expect("row");
-        let hash = back.pin_hash.expect("hash");
-        assert!(!hash.contains("1234"));
-        assert!(crate::config::verify_pin("1234", &hash));
-        assert!(!crate::config::verify_pin("4321", &hash));
     }
 }

@@ -1,0 +1,88 @@
+//! The settings the core applies, copied out of [`crate::config::Settings`].
+
+use std::time::Duration;
+
+use super::model::Language;
+
+/// Settings the core needs, copied out of [`crate::config::Settings`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KioskConfig {
+    pub languages: Vec<Language>,
+    pub idle_timeout: Duration,
+}
+
+impl KioskConfig {
+    pub fn from_settings(s: &crate::config::Settings) -> KioskConfig {
+        let mut languages: Vec<Language> = s
+            .terminal
+            .languages
+            .iter()
+            .filter_map(|c| Language::from_code(c))
+            .collect();
+        if languages.is_empty() {
+            languages.push(Language::English);
+        }
+        KioskConfig {
+            languages,
+            idle_timeout: Duration::from_secs(u64::from(s.terminal.idle_timeout_secs)),
+        }
+    }
+}
+
+/// The circulation rules the core applies (beyond what the ILS decides).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rules {
+    /// Ask for the PIN after the card.
+    pub require_pin: bool,
+    /// Wrong PINs before the session is refused.
+    pub pin_attempts: u8,
+    /// Items whose tag names another owner library are refused (ISIL, compared without
+    /// hyphens, case-insensitively).
+    pub owner_isil: Option<String>,
+    /// How long before the idle timeout the warning shows.
+    pub idle_warning: Duration,
+    pub offline: OfflineRules,
+}
+
+/// Offline lending rules (`[offline]` settings); the loan period is the shell's (by media type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineRules {
+    pub enabled: bool,
+    pub max_items_per_patron: u32,
+    pub allow_unknown_patrons: bool,
+    pub max_fine_cents: i64,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            require_pin: true,
+            pin_attempts: 3,
+            owner_isil: None,
+            idle_warning: Duration::from_secs(15),
+            offline: OfflineRules {
+                enabled: true,
+                max_items_per_patron: 5,
+                allow_unknown_patrons: false,
+                max_fine_cents: 1000,
+            },
+        }
+    }
+}
+
+impl Rules {
+    pub fn from_settings(s: &crate::config::Settings) -> Rules {
+        Rules {
+            require_pin: s.terminal.require_pin,
+            pin_attempts: s.terminal.pin_attempts.max(1),
+            owner_isil: s.rfid.owner_isil.clone(),
+            idle_warning: Duration::from_secs(u64::from(s.terminal.idle_warning_secs)),
+            offline: OfflineRules {
+                enabled: s.offline.enabled,
+                max_items_per_patron: s.offline.max_items_per_patron,
+                allow_unknown_patrons: s.offline.allow_unknown_patrons,
+                max_fine_cents: (s.offline.max_fine * 100.0).round() as i64,
+            },
+        }
+    }
+}

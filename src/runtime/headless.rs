@@ -1,0 +1,356 @@
+//! The kiosk without a window: `selfcheck run --headless --events FILE|-`.
+//!
+//! JSON lines in (one command per line), JSON lines out (every screen-model change, every
+//! exchange with the ILS, every sync). Commands are handled one after another and each runs to
+//! quiescence (all its effects carried out) before the next line is read, so a script's output
+//! is deterministic. The SIP2 client's link has a [`LinkGate`] that `cut` switches off
+//! (the live connection breaks, new ones are refused) and `restore` switches on: the client
+//! sees a broken link and the kiosk takes its real offline path. The gate belongs to this
+//! driver; the window's kiosk has none.
+//!
+//! Commands (`"cmd"` field):
+//! - `start` `{activity: borrow|return|account}`, `done`, `cancel`, `touch`,
+//!   `language {code}`, `renew {item}`, `renew_all`
+//! - `identify {patron}` (typed or scanned number), `card {patron}` (a patron card tag on the
+//!   pad), `pin {pin}`, `scan {code}` (a barcode: a patron card identifies; an item label
+//!   while borrowing or returning is lent or returned like a tag)
+//! - `place {item, uid?, owner?, parts?, part?, usage?, title?}`: an item tag built with the
+//!   ISO 28560-3 encoder, for any item id; `lift {uid | item}`; `clear_pad`
+//! - `lift_during_write {item | uid, frames}`: the tag leaves the pad after `frames` more
+//!   frames (a patron taking a book mid-write); `fail_writes {n}`
+//! - `advance {secs}`: the idle clock
+//! - `cut`, `restore` (waits for the link; the sync starts in the background), `sync` (runs
+//!   it and waits), `wait_sync` (waits for the background sync)
+//! - `wait_link {online, secs?}`
+
+use std::io::{BufRead, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::link::{IlsLink, LinkOptions, connect_ils};
+use super::shell::{Shell, ShellConfig};
+use super::{JsonLines, Runner, Sink};
+use crate::config::Settings;
+use crate::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, Rules};
+use crate::rfid::reader::SharedReader;
+use crate::rfid::sim::{SimPad, uid_for};
+use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_uid, uid_hex};
+use crate::rfid::{DataModel, Iso15693Reader};
+use crate::sip2::client::{LinkGate, Sip2Handle};
+use crate::store::{self, StoreHandle};
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+enum Command {
+    Start {
+        activity: Activity,
+    },
+    Done,
+    Cancel,
+    Touch,
+    Language {
+        code: String,
+    },
+    Renew {
+        item: String,
+    },
+    RenewAll,
+    Identify {
+        patron: String,
+    },
+    Card {
+        patron: String,
+        uid: Option<String>,
+    },
+    Pin {
+        pin: String,
+    },
+    Scan {
+        code: String,
+    },
+    Place {
+        item: String,
+        uid: Option<String>,
+        owner: Option<String>,
+        parts: Option<u8>,
+        part: Option<u8>,
+        usage: Option<TypeOfUsage>,
+        title: Option<String>,
+        /// The tag leaves the pad after answering this many frames once the kiosk has read
+        /// it: a patron taking the book during its security write.
+        lift_during_write: Option<u32>,
+    },
+    Lift {
+        uid: Option<String>,
+        item: Option<String>,
+        part: Option<u8>,
+    },
+    ClearPad,
+    LiftDuringWrite {
+        uid: Option<String>,
+        item: Option<String>,
+        frames: u32,
+    },
+    FailWrites {
+        n: u32,
+    },
+    Advance {
+        secs: u64,
+    },
+    Cut,
+    Restore,
+    Sync,
+    /// Wait for the background sync (started when the link comes back) to end.
+    WaitSync,
+    WaitLink {
+        online: bool,
+        secs: Option<u64>,
+    },
+}
+
+/// Run the headless kiosk over `input`, writing JSON lines to `out`.
+pub fn run(
+    settings: Settings,
+    data_dir: &std::path::Path,
+    input: Box<dyn BufRead + Send>,
+    out: Box<dyn Write + Send>,
+) -> Result<()> {
+    let db = data_dir.join(store::DB_FILE);
+    let store = StoreHandle::spawn(store::open(&db)?).context("cannot start the store thread")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(drive(settings, store, input, out))
+}
+
+async fn drive(
+    settings: Settings,
+    store: StoreHandle,
+    mut input: Box<dyn BufRead + Send>,
+    out: Box<dyn Write + Send>,
+) -> Result<()> {
+    let link = connect_ils(
+        &settings,
+        LinkOptions {
+            fast_reconnect: true,
+            gated: true,
+        },
+    )
+    .await?;
+    let pad = SimPad::new();
+    let reader: SharedReader = Arc::new(Mutex::new(Box::new(Iso15693Reader::new(pad.clone()))));
+    let sink: Sink = Box::new(JsonLines(out));
+    let shell = Shell::new(
+        link.sip2.clone(),
+        store.clone(),
+        reader,
+        ShellConfig::from_settings(&settings),
+    );
+    let mut kiosk_cfg = KioskConfig::from_settings(&settings);
+    if kiosk_cfg.languages.is_empty() {
+        kiosk_cfg.languages = vec![Language::English];
+    }
+    let kiosk = Kiosk::with_rules(kiosk_cfg, Rules::from_settings(&settings));
+    let mut runner =
+        Runner::new(kiosk, shell, sink).with_retention(settings.offline.journal_retention_days);
+    // Purge acknowledged rows past their retention, then wait (briefly) for the link: the
+    // sync settles in the background whatever a previous run left open.
+    runner.purge().await?;
+    wait_link(&runner.shell.sip2, true, Duration::from_secs(5)).await;
+    runner.check_link().await?;
+    let first = runner.kiosk.model();
+    runner.sink.screen(&first);
+
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = tokio::task::block_in_place(|| input.read_line(&mut line))?;
+        if n == 0 {
+            break;
+        }
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let cmd: Command = match serde_json::from_str(text) {
+            Ok(c) => c,
+            Err(e) => {
+                runner
+                    .sink
+                    .note(json!({"kind": "error", "line": text, "error": e.to_string()}));
+                continue;
+            }
+        };
+        runner.check_link().await?;
+        command(&mut runner, &pad, &link, cmd).await?;
+        runner.check_link().await?;
+    }
+    // Every sync started runs to its end before the driver stops.
+    runner.finish_sync().await?;
+    drop(runner);
+    if let Some((_, server)) = link.demo {
+        server.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {
+    let mut rx = sip2.link();
+    let wait = async {
+        loop {
+            if rx.borrow_and_update().is_online() == online {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(max, wait).await.is_ok()
+}
+
+fn find_uid(
+    pad: &SimPad,
+    uid: Option<&str>,
+    item: Option<&str>,
+    part: Option<u8>,
+) -> Option<String> {
+    if let Some(u) = uid {
+        return Some(u.to_string());
+    }
+    let item = item?;
+    match part {
+        Some(p) => Some(uid_for(item, p)),
+        None => pad
+            .tags()
+            .iter()
+            .map(|t| uid_hex(&t.uid))
+            .find(|u| (0..=255u8).any(|p| *u == uid_for(item, p))),
+    }
+}
+
+async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Start { activity } => runner.feed(Event::Start(activity)).await?,
+        Command::Done => runner.feed(Event::Done).await?,
+        Command::Cancel => runner.feed(Event::Cancel).await?,
+        Command::Touch => runner.feed(Event::Touch).await?,
+        Command::Language { code } => {
+            if let Some(l) = Language::from_code(&code) {
+                runner.feed(Event::ChooseLanguage(l)).await?;
+            }
+        }
+        Command::Renew { item } => runner.feed(Event::Renew(item)).await?,
+        Command::RenewAll => runner.feed(Event::RenewAll).await?,
+        Command::Identify { patron } => runner.feed(Event::Patron(patron)).await?,
+        Command::Card { patron, uid } => {
+            let uid = uid.unwrap_or_else(|| uid_for(&patron, 0));
+            let parsed = parse_uid(&uid).context("a UID is 16 hex digits")?;
+            let record = ItemRecord::new(DataModel::Iso28560_3, TypeOfUsage::PatronCard, patron);
+            pad.place(crate::rfid::sim::SimTag::item(
+                parsed,
+                &record,
+                DataModel::Iso28560_3,
+            )?);
+            runner.poll_pad().await?;
+        }
+        Command::Pin { pin } => runner.feed(Event::Pin(pin)).await?,
+        Command::Scan { code } => match crate::scan::classify(&code) {
+            Ok(_) => runner.feed(Event::Scan(code)).await?,
+            Err(e) => {
+                runner.sink.note(
+                    json!({"kind": "scan", "code": code, "used": false, "error": e.to_string()}),
+                );
+            }
+        },
+        Command::Place {
+            item,
+            uid,
+            owner,
+            parts,
+            part,
+            usage,
+            title,
+            lift_during_write,
+        } => {
+            let uid = uid.unwrap_or_else(|| uid_for(&item, part.unwrap_or(0)));
+            let parsed = parse_uid(&uid).context("a UID is 16 hex digits")?;
+            let mut record = ItemRecord::new(
+                DataModel::Iso28560_3,
+                usage.unwrap_or(TypeOfUsage::Circulating),
+                item,
+            );
+            record.owner_isil = owner;
+            record.title = title;
+            if let Some(parts) = parts.filter(|p| *p > 1) {
+                record.set = Some(SetInfo {
+                    parts,
+                    part_no: part.unwrap_or(1),
+                });
+            }
+            pad.place(crate::rfid::sim::SimTag::item(
+                parsed,
+                &record,
+                DataModel::Iso28560_3,
+            )?);
+            let tags = runner.shell.read_pad().await?;
+            if let Some(frames) = lift_during_write {
+                pad.lift_after_frames(&parsed, frames);
+            }
+            runner.feed(Event::Pad(tags)).await?;
+        }
+        Command::Lift { uid, item, part } => {
+            if let Some(u) =
+                find_uid(pad, uid.as_deref(), item.as_deref(), part).and_then(|u| parse_uid(&u))
+            {
+                pad.lift(&u);
+            }
+            runner.poll_pad().await?;
+        }
+        Command::ClearPad => {
+            pad.clear();
+            runner.poll_pad().await?;
+        }
+        Command::LiftDuringWrite { uid, item, frames } => {
+            if let Some(u) =
+                find_uid(pad, uid.as_deref(), item.as_deref(), None).and_then(|u| parse_uid(&u))
+            {
+                pad.lift_after_frames(&u, frames);
+            }
+        }
+        Command::FailWrites { n } => pad.fail_writes(n),
+        Command::Advance { secs } => {
+            runner.feed(Event::Idle(Duration::from_secs(secs))).await?;
+        }
+        Command::Cut => {
+            gate(link)?.cut();
+            wait_link(&runner.shell.sip2, false, Duration::from_secs(5)).await;
+        }
+        Command::Restore => {
+            gate(link)?.restore();
+            wait_link(&runner.shell.sip2, true, Duration::from_secs(10)).await;
+        }
+        Command::Sync => runner.sync().await?,
+        Command::WaitSync => runner.finish_sync().await?,
+        Command::WaitLink { online, secs } => {
+            wait_link(
+                &runner.shell.sip2,
+                online,
+                Duration::from_secs(secs.unwrap_or(10)),
+            )
+            .await;
+        }
+    }
+    Ok(())
+}
+
+fn gate(link: &IlsLink) -> Result<&LinkGate> {
+    link.gate
+        .as_ref()
+        .context("this link has no switch to cut it with")
+}
