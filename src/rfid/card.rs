@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::rfid::reader::ReaderError;
 use crate::rfid::tag::parse_hex;
 
 /// An ISO 14443A card UID (4, 7 or 10 bytes), as the patron card's anticollision gave it.
@@ -125,17 +126,17 @@ impl fmt::Debug for CardRead {
 
 /// A reader chip that reads ISO 14443A cards, for the [`TagReader`](crate::rfid::TagReader)
 /// adapters that poll patron cards between item inventories.
+///
+/// A failing chip or bus is a [`ReaderError::Link`]; a card that cannot be read (several at
+/// once, a refused key, a garbled answer) is a [`ReaderError::Card`].
 pub trait CardReader {
-    type Error: fmt::Display;
-
     /// The card on the reader now, with `read` done, if there is one. Several cards at once
     /// are an error (the patron is asked to present one).
-    fn poll_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, Self::Error>;
+    fn poll_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError>;
 }
 
 impl<C: CardReader + ?Sized> CardReader for Box<C> {
-    type Error = C::Error;
-    fn poll_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, Self::Error> {
+    fn poll_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
         (**self).poll_card(read)
     }
 }
