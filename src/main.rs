@@ -33,7 +33,8 @@ struct GlobalArgs {
     /// built-in demo settings)
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Board: a built-in name (sim, rpi4-pn5180, rpi4-serial-3m, rpi4-feig) or a board file
+    /// Board: a built-in name (sim, rpi4-pn5180, rpi4-pn5180-rppal, rpi4-serial-3m, rpi4-feig,
+    /// rpi4-feig-rc522) or a board file
     #[arg(
         long,
         global = true,

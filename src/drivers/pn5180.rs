@@ -189,6 +189,15 @@ where
         self.iface.write_register(reg::IRQ_CLEAR, regs::IRQ_ALL)
     }
 
+    /// Bring a freshly opened chip up: reset, read its versions (which proves it answers), and
+    /// leave it in ISO 15693 with the field on.
+    pub fn start(&mut self) -> Res<Versions, SpiE, PinE> {
+        self.reset()?;
+        let versions = self.versions()?;
+        self.activate_iso15693()?;
+        Ok(versions)
+    }
+
     /// Product, firmware and EEPROM versions (EEPROM 0x10..0x16, minor byte first).
     pub fn versions(&mut self) -> Res<Versions, SpiE, PinE> {
         let mut b = [0u8; 6];

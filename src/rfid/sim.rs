@@ -1083,4 +1083,43 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn cards_on_the_pad_answer_polls() {
+        let mut pad = SimPad::new();
+        let uid = CardUid::parse("DEADBEEF").expect("uid");
+        let mut memory = vec![0u8; 64 * 16];
+        memory[4 * 16..4 * 16 + 4].copy_from_slice(b"4711");
+        let key = [1, 2, 3, 4, 5, 6];
+        pad.place_sim_card(SimCard {
+            key_a: key,
+            ..SimCard::new(uid, memory)
+        });
+        let before = pad.air_time();
+        let read = CardMemoryRead::ClassicBlock { block: 4, key_a: key };
+        let card = pad.poll_card(&read).expect("poll").expect("card");
+        assert_eq!(card.data.map(|d| d[..4].to_vec()), Some(b"4711".to_vec()));
+        assert_eq!(pad.air_time() - before, air::CARD_POLL + air::CARD_READ);
+        let wrong = CardMemoryRead::ClassicBlock {
+            block: 4,
+            key_a: FACTORY_KEY,
+        };
+        assert!(matches!(pad.poll_card(&wrong), Err(ReaderError::Card(_))));
+        let past_the_end = CardMemoryRead::UltralightPages { page: 255 };
+        assert!(matches!(pad.poll_card(&past_the_end), Err(ReaderError::Card(_))));
+
+        pad.place_card(CardUid::parse("01020304").expect("uid"), Vec::new());
+        assert!(matches!(
+            pad.poll_card(&CardMemoryRead::None),
+            Err(ReaderError::Card(_))
+        ));
+        pad.fail_link(1);
+        assert!(matches!(
+            pad.poll_card(&CardMemoryRead::None),
+            Err(ReaderError::Link(_))
+        ));
+        assert!(pad.lift_card());
+        assert_eq!(pad.poll_card(&CardMemoryRead::None), Ok(None));
+        assert!(!pad.lift_card());
+    }
 }
