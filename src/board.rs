@@ -454,7 +454,8 @@ mod tests {
         assert!(parse_err(&board("reader = \"pn5180\"")).contains("share the chip"));
         assert!(parse_err(&board("reader = \"mfrc522\"")).contains("patron_card.spidev"));
         assert!(
-            parse_err(&board("reader = \"none\"\nspidev = \"/dev/spidev0.1\"")).contains("only used")
+            parse_err(&board("reader = \"none\"\nspidev = \"/dev/spidev0.1\""))
+                .contains("only used")
         );
         assert!(
             parse_err(&board(

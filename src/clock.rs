@@ -19,10 +19,16 @@ use crate::sip2::{SipDateTime, Zone};
 /// What the operating system says about NTP synchronisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NtpState {
-    Synchronised { source: &'static str },
-    Unsynchronised { source: &'static str },
+    Synchronised {
+        source: &'static str,
+    },
+    Unsynchronised {
+        source: &'static str,
+    },
     /// No NTP state could be read.
-    Unknown { why: String },
+    Unknown {
+        why: String,
+    },
 }
 
 /// systemd-timesyncd touches this file once it has synchronised the clock.
@@ -194,7 +200,11 @@ impl ClockState {
             Some(IlsDateCheck::Disagreed { offset_secs }) => format!(
                 "the last ILS date is {} s {} the local clock (allowed {} s, terminal.clock_skew_secs)",
                 offset_secs.unsigned_abs(),
-                if *offset_secs > 0 { "ahead of" } else { "behind" },
+                if *offset_secs > 0 {
+                    "ahead of"
+                } else {
+                    "behind"
+                },
                 self.skew_secs
             ),
             Some(IlsDateCheck::UnknownZone(zone)) => {
@@ -265,7 +275,11 @@ mod tests {
             IlsDateCheck::Disagreed { offset_secs: -600 }
         );
         assert!(!clock.is_synchronised());
-        assert!(clock.reason().contains("600 s behind"), "{}", clock.reason());
+        assert!(
+            clock.reason().contains("600 s behind"),
+            "{}",
+            clock.reason()
+        );
     }
 
     #[test]

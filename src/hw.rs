@@ -156,7 +156,9 @@ fn open_pn5180_rppal(
     _: &Board,
     _: &SimPad,
 ) -> Result<Box<dyn TagReader + Send>, HwError> {
-    Err(HwError::Open("rppal drives a Raspberry Pi's peripherals, on Linux".into()))
+    Err(HwError::Open(
+        "rppal drives a Raspberry Pi's peripherals, on Linux".into(),
+    ))
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -27,7 +27,15 @@ fn the_simulated_board_has_what_a_kiosk_needs() {
     assert!(out.status.success(), "{report:#}");
     assert_eq!(report["ok"], true);
     let checks = checks(&report);
-    for name in ["board", "reader", "patron card reader", "disk", "settings", "ils", "broker"] {
+    for name in [
+        "board",
+        "reader",
+        "patron card reader",
+        "disk",
+        "settings",
+        "ils",
+        "broker",
+    ] {
         let check = checks
             .iter()
             .find(|c| c["name"] == name)
@@ -46,7 +54,10 @@ fn the_simulated_board_has_what_a_kiosk_needs() {
         .arg("doctor"));
     assert!(text_out.status.success());
     let lines = text(&text_out.stdout);
-    assert!(lines.lines().any(|l| l.starts_with("ok   ils: ")), "{lines}");
+    assert!(
+        lines.lines().any(|l| l.starts_with("ok   ils: ")),
+        "{lines}"
+    );
 }
 
 #[test]
@@ -101,5 +112,10 @@ fn an_invalid_board_file_is_one_clear_failure() {
     let first = &checks(&report)[0];
     assert_eq!(first["name"], "board");
     assert_eq!(first["ok"], false);
-    assert!(first["detail"].as_str().is_some_and(|d| d.contains("bad.toml")), "{first:#}");
+    assert!(
+        first["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("bad.toml")),
+        "{first:#}"
+    );
 }

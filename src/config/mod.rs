@@ -394,10 +394,7 @@ impl Settings {
         if !(5..=3600).contains(&t.clock_skew_secs) {
             bad(
                 "terminal.clock_skew_secs",
-                format!(
-                    "{} is out of range (5 to 3600 seconds)",
-                    t.clock_skew_secs
-                ),
+                format!("{} is out of range (5 to 3600 seconds)", t.clock_skew_secs),
             );
         }
 

@@ -132,9 +132,7 @@ pub fn open_pn5180(cfg: &Pn5180Wiring) -> Result<LinuxPn5180, OpenError> {
         .transpose()?;
 
     let mut pn5180 = Pn5180::new(spi, busy, reset, irq, Delay);
-    let versions = pn5180
-        .start()
-        .map_err(|e| OpenError::Chip(e.to_string()))?;
+    let versions = pn5180.start().map_err(|e| OpenError::Chip(e.to_string()))?;
     tracing::info!(?versions, hal = "linux-embedded-hal", "PN5180 up");
     Ok(pn5180)
 }
@@ -165,9 +163,7 @@ pub fn open_mfrc522(board: &PatronCardBoard) -> Result<LinuxMfrc522, OpenError> 
     let path = board.spidev.as_deref().ok_or_else(|| {
         OpenError::Board("patron_card.reader = \"mfrc522\" needs patron_card.spidev".into())
     })?;
-    let hz = board
-        .spi_hz
-        .unwrap_or(crate::board::MFRC522_DEFAULT_SPI_HZ);
+    let hz = board.spi_hz.unwrap_or(crate::board::MFRC522_DEFAULT_SPI_HZ);
     let reset = match (&board.gpiochip, board.reset_line) {
         (Some(chip_path), Some(n)) => {
             let mut chip = open_chip(chip_path, n)?;

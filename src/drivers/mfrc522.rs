@@ -272,7 +272,10 @@ mod tests {
     fn reads_the_uid_and_halts_the_card() {
         let card = FakeCard::new(&[0xDE, 0xAD, 0xBE, 0xEF], vec![0; 64]);
         let mut r = reader_with(Some(card));
-        let read = r.poll_card(&CardMemoryRead::None).expect("poll").expect("card");
+        let read = r
+            .poll_card(&CardMemoryRead::None)
+            .expect("poll")
+            .expect("card");
         assert_eq!(read.uid.to_hex(), "DEADBEEF");
         assert_eq!(read.data, None);
         assert!(r.destroy().card_halted());
@@ -300,7 +303,10 @@ mod tests {
         let card = FakeCard::new(&[0x04, 0xA2, 0x24, 0x6A, 0x5D, 0x5C, 0x80], memory).with_key(key);
         let mut r = reader_with(Some(card));
         let read = r
-            .poll_card(&CardMemoryRead::ClassicBlock { block: 4, key_a: key })
+            .poll_card(&CardMemoryRead::ClassicBlock {
+                block: 4,
+                key_a: key,
+            })
             .expect("poll")
             .expect("card");
         assert_eq!(read.data, Some(DATA));

@@ -540,7 +540,9 @@ where
         match status {
             [0x00] => Ok(()),
             [0x01] => Err(Error::AuthRefused),
-            [0x02] => Err(Error::Protocol("the card did not answer the authentication")),
+            [0x02] => Err(Error::Protocol(
+                "the card did not answer the authentication",
+            )),
             _ => Err(Error::Protocol("unknown MIFARE_AUTHENTICATE status")),
         }
     }

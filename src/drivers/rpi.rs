@@ -112,9 +112,7 @@ pub fn open_pn5180(cfg: &Pn5180Pins) -> Result<RppalPn5180, OpenError> {
         .transpose()?;
 
     let mut pn5180 = Pn5180::new(RppalSpi { bus: spi }, busy, reset, irq, Delay::new());
-    let versions = pn5180
-        .start()
-        .map_err(|e| OpenError::Chip(e.to_string()))?;
+    let versions = pn5180.start().map_err(|e| OpenError::Chip(e.to_string()))?;
     tracing::info!(?versions, hal = "rppal", "PN5180 up");
     Ok(pn5180)
 }

@@ -282,12 +282,12 @@ impl PatronCardSettings {
                     return Err(CardRuleError::DoesNotFit);
                 }
                 for (i, c) in number.chars().enumerate() {
-                    let digit = c
-                        .to_digit(if bcd { 10 } else { 16 })
-                        .ok_or(CardRuleError::BadData {
-                            encoding: if bcd { "BCD" } else { "hex" },
-                            at: offset + i / 2,
-                        })? as u8;
+                    let digit =
+                        c.to_digit(if bcd { 10 } else { 16 })
+                            .ok_or(CardRuleError::BadData {
+                                encoding: if bcd { "BCD" } else { "hex" },
+                                at: offset + i / 2,
+                            })? as u8;
                     if let Some(byte) = field.get_mut(i / 2) {
                         *byte = if i % 2 == 0 {
                             (*byte & 0x0F) | (digit << 4)
@@ -326,7 +326,10 @@ impl PatronCardSettings {
             })
         };
         if self.prefix.chars().count() > MAX_PREFIX
-            || !self.prefix.chars().all(|c| c.is_ascii_graphic() && c != '|')
+            || !self
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != '|')
         {
             bad(
                 "prefix",
@@ -351,7 +354,10 @@ impl PatronCardSettings {
                     ("offset", self.offset.is_some()),
                 ] {
                     if set {
-                        bad(key, "is only used with patron_card.source = \"block\"".into());
+                        bad(
+                            key,
+                            "is only used with patron_card.source = \"block\"".into(),
+                        );
                     }
                 }
             }
@@ -383,9 +389,10 @@ impl PatronCardSettings {
                 "key",
                 "is only used with memory = \"classic\" (Ultralight pages need no key)".into(),
             ),
-            (_, Some(key)) if parse_key(key).is_none() => {
-                bad("key", "is not 12 hex digits (key A, e.g. FFFFFFFFFFFF)".into())
-            }
+            (_, Some(key)) if parse_key(key).is_none() => bad(
+                "key",
+                "is not 12 hex digits (key A, e.g. FFFFFFFFFFFF)".into(),
+            ),
             _ => {}
         }
         let offset = usize::from(self.offset.unwrap_or(0));
@@ -601,7 +608,10 @@ mod tests {
         );
         let mut rule = block_rule(DataEncoding::Ascii, 10, Some(8));
         rule.memory = None;
-        assert_eq!(problems(&rule), ["patron_card.memory", "patron_card.length"]);
+        assert_eq!(
+            problems(&rule),
+            ["patron_card.memory", "patron_card.length"]
+        );
         let mut rule = block_rule(DataEncoding::Bcd, 16, None);
         rule.memory = Some(CardMemory::Ultralight);
         rule.key = Some("FFFFFFFFFFFF".into());

@@ -18,11 +18,11 @@ use crate::rfid::iso15693::{
     Address, Mask, Request, SystemInfo, TagErrorCode, append_crc, check_crc, response_error,
     response_ok,
 };
+use crate::rfid::reader::ReaderError;
 use crate::rfid::tag::{
     DataModel, EncodeError, ItemRecord, TypeOfUsage, Uid, dsfid_for, encode_item, parse_hex,
     parse_uid,
 };
-use crate::rfid::reader::ReaderError;
 use crate::rfid::transceiver::{Reply, Transceiver};
 
 /// Air-time model (ISO 15693-2, high data rate, one subcarrier).
@@ -1096,7 +1096,10 @@ mod tests {
             ..SimCard::new(uid, memory)
         });
         let before = pad.air_time();
-        let read = CardMemoryRead::ClassicBlock { block: 4, key_a: key };
+        let read = CardMemoryRead::ClassicBlock {
+            block: 4,
+            key_a: key,
+        };
         let card = pad.poll_card(&read).expect("poll").expect("card");
         assert_eq!(card.data.map(|d| d[..4].to_vec()), Some(b"4711".to_vec()));
         assert_eq!(pad.air_time() - before, air::CARD_POLL + air::CARD_READ);
@@ -1106,7 +1109,10 @@ mod tests {
         };
         assert!(matches!(pad.poll_card(&wrong), Err(ReaderError::Card(_))));
         let past_the_end = CardMemoryRead::UltralightPages { page: 255 };
-        assert!(matches!(pad.poll_card(&past_the_end), Err(ReaderError::Card(_))));
+        assert!(matches!(
+            pad.poll_card(&past_the_end),
+            Err(ReaderError::Card(_))
+        ));
 
         pad.place_card(CardUid::parse("01020304").expect("uid"), Vec::new());
         assert!(matches!(

@@ -140,7 +140,10 @@ pub fn run(env: &Env) -> Report {
             None,
         ),
     };
-    let terminal = settings.as_ref().map(|s| s.terminal.clone()).unwrap_or_default();
+    let terminal = settings
+        .as_ref()
+        .map(|s| s.terminal.clone())
+        .unwrap_or_default();
     checks.push(clock_check(
         ClockState::from_system(&terminal),
         ils_date.as_ref(),
@@ -205,9 +208,9 @@ impl DeviceKind {
             DeviceKind::Input => format!(
                 "plug in the scanner, or correct {key} in the board file (ls /dev/input/by-id/)"
             ),
-            DeviceKind::Printer => format!(
-                "plug in and switch on the printer, or correct {key} in the board file"
-            ),
+            DeviceKind::Printer => {
+                format!("plug in and switch on the printer, or correct {key} in the board file")
+            }
         }
     }
 }
@@ -218,7 +221,9 @@ fn device(key: &str, path: &Path, kind: DeviceKind) -> Check {
     let shown = path.display();
     match access_rw(path) {
         Ok(()) => Check::pass(name, format!("{shown}: present, read/write")),
-        Err(Access::Missing) => Check::fail(name, format!("{shown} is missing"), kind.missing_fix(key)),
+        Err(Access::Missing) => {
+            Check::fail(name, format!("{shown} is missing"), kind.missing_fix(key))
+        }
         Err(Access::Denied) => Check::fail(
             name,
             format!("{shown}: this user may not open it for reading and writing"),
@@ -354,7 +359,8 @@ fn keyboard_wedge_check() -> Check {
 /// Open the board's reader and make it do its work once: an inventory, and a card poll when
 /// the board has a patron-card reader.
 fn reader_checks(board: &Board) -> Vec<Check> {
-    let fix = "check the wiring and power of the reader (hw/README.md), and the device checks above";
+    let fix =
+        "check the wiring and power of the reader (hw/README.md), and the device checks above";
     let mut reader = match crate::hw::open_tag_reader(board, &SimPad::new()) {
         Ok(reader) => reader,
         Err(e) => return vec![Check::fail("reader", e.to_string(), fix)],
@@ -364,7 +370,11 @@ fn reader_checks(board: &Board) -> Vec<Check> {
             "reader",
             format!("answered an inventory: {} tag(s) on the pad", tags.len()),
         ),
-        Err(e) => Check::fail("reader", format!("opened, but the inventory failed: {e}"), fix),
+        Err(e) => Check::fail(
+            "reader",
+            format!("opened, but the inventory failed: {e}"),
+            fix,
+        ),
     }];
     if board.patron_card.reader != PatronCardReaderKind::None {
         out.push(match reader.poll_patron_card(&CardMemoryRead::None) {
@@ -372,10 +382,18 @@ fn reader_checks(board: &Board) -> Vec<Check> {
                 "patron card reader",
                 format!(
                     "answered a card poll: {}",
-                    if card.is_some() { "a card is on the reader" } else { "no card" }
+                    if card.is_some() {
+                        "a card is on the reader"
+                    } else {
+                        "no card"
+                    }
                 ),
             ),
-            Err(e) => Check::fail("patron card reader", format!("the card poll failed: {e}"), fix),
+            Err(e) => Check::fail(
+                "patron card reader",
+                format!("the card poll failed: {e}"),
+                fix,
+            ),
         });
     }
     out
@@ -422,11 +440,10 @@ fn display_check(board: &Board) -> Check {
 fn audio_check() -> Check {
     let playback = std::fs::read_dir("/dev/snd")
         .map(|dir| {
-            dir.filter_map(|e| e.ok())
-                .any(|e| {
-                    let n = e.file_name().to_string_lossy().into_owned();
-                    n.starts_with("pcmC") && n.ends_with('p')
-                })
+            dir.filter_map(|e| e.ok()).any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("pcmC") && n.ends_with('p')
+            })
         })
         .unwrap_or(false);
     let built = if cfg!(feature = "sound") {
@@ -500,7 +517,11 @@ fn disk_check(data_dir: &Result<PathBuf, String>) -> Check {
                 Check::pass("disk", format!("{shown}: {mib} MiB free"))
             }
         }
-        Err(e) => Check::fail("disk", format!("{shown}: {}", e.desc()), "check the data directory"),
+        Err(e) => Check::fail(
+            "disk",
+            format!("{shown}: {}", e.desc()),
+            "check the data directory",
+        ),
     }
 }
 
@@ -519,7 +540,10 @@ fn settings_check(path: Option<&Path>) -> (Check, Option<Settings>) {
                 Check::fail(
                     "settings",
                     e.to_string(),
-                    format!("correct the file, then check it with `selfcheck config check {}`", path.display()),
+                    format!(
+                        "correct the file, then check it with `selfcheck config check {}`",
+                        path.display()
+                    ),
                 ),
                 None,
             );
@@ -532,14 +556,24 @@ fn settings_check(path: Option<&Path>) -> (Check, Option<Settings>) {
     let check = match private(path) {
         Ok(true) => Check::pass(
             "settings",
-            format!("{}: valid, holds credentials, readable by its owner only", path.display()),
+            format!(
+                "{}: valid, holds credentials, readable by its owner only",
+                path.display()
+            ),
         ),
         Ok(false) => Check::fail(
             "settings",
-            format!("{}: valid, but it holds credentials and other users can read it", path.display()),
+            format!(
+                "{}: valid, but it holds credentials and other users can read it",
+                path.display()
+            ),
             format!("chmod 600 {} (owned by the service user)", path.display()),
         ),
-        Err(e) => Check::fail("settings", format!("{}: {e}", path.display()), "check the file"),
+        Err(e) => Check::fail(
+            "settings",
+            format!("{}: {e}", path.display()),
+            "check the file",
+        ),
     };
     (check, Some(settings))
 }
@@ -638,16 +672,27 @@ mod tests {
         };
         let out = text(&report);
         assert!(out.contains("ok   board: sim\n"), "{out}");
-        assert!(out.contains("FAIL device x: /dev/x is missing -- fix: plug it in\n"), "{out}");
+        assert!(
+            out.contains("FAIL device x: /dev/x is missing -- fix: plug it in\n"),
+            "{out}"
+        );
         assert!(out.contains("FAIL (advisory) audio"), "{out}");
         assert!(out.ends_with("fix the FAIL lines above\n"), "{out}");
     }
 
     #[test]
     fn missing_device_is_named() {
-        let c = device("rfid.pn5180.spidev", Path::new("/nonexistent/spidev9.9"), DeviceKind::Spi);
+        let c = device(
+            "rfid.pn5180.spidev",
+            Path::new("/nonexistent/spidev9.9"),
+            DeviceKind::Spi,
+        );
         assert!(!c.ok);
-        assert!(c.detail.contains("/nonexistent/spidev9.9 is missing"), "{}", c.detail);
+        assert!(
+            c.detail.contains("/nonexistent/spidev9.9 is missing"),
+            "{}",
+            c.detail
+        );
         assert!(c.fix.contains("dtparam=spi=on"), "{}", c.fix);
         assert!(device("tmp", &std::env::temp_dir(), DeviceKind::Gpio).ok);
     }
@@ -657,8 +702,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[ils]\nserver = \"ils:6001\"\nuser = \"k\"\npassword = \"pw\"\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "[ils]\nserver = \"ils:6001\"\nuser = \"k\"\npassword = \"pw\"\n",
+        )
+        .expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         let (check, settings) = settings_check(Some(&path));
         assert!(!check.ok && check.fix.contains("chmod 600"), "{check:?}");
@@ -667,7 +715,10 @@ mod tests {
         assert!(settings_check(Some(&path)).0.ok);
         std::fs::write(&path, "[ils]\nserver = \"nowhere\"\n").expect("write");
         let (check, settings) = settings_check(Some(&path));
-        assert!(!check.ok && check.detail.contains("ils.server"), "{check:?}");
+        assert!(
+            !check.ok && check.detail.contains("ils.server"),
+            "{check:?}"
+        );
         assert!(settings.is_none());
     }
 
