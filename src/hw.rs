@@ -73,7 +73,7 @@ where
     };
     match board.patron_card.reader {
         PatronCardReaderKind::None => Ok(Box::new(items)),
-        kind if kind == same_chip => Ok(Box::new(CardsOnSameChip::new(items))),
+        kind if kind == same_chip => Ok(Box::new(CardsOnSameChip::same_chip(items))),
         _ => with_card_reader(Box::new(items), board, pad),
     }
 }

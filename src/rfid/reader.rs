@@ -16,7 +16,7 @@ use crate::rfid::tag::{LibraryTag, Uid, uid_hex};
 mod adapter;
 mod cards;
 pub use adapter::{Iso15693Reader, ReaderOptions};
-pub use cards::{CardsOnSameChip, WithCardReader};
+pub use cards::{CardPoll, CardsOnSameChip, SameChip, WithCardReader};
 
 /// A failure of the reader itself or of a tag that must answer for the call to make sense.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -502,7 +502,7 @@ fn disk_check(data_dir: &Result<PathBuf, String>) -> Check {
     }
     match nix::sys::statvfs::statvfs(dir.as_path()) {
         Ok(fs) => {
-            let free = u64::from(fs.blocks_available()).saturating_mul(fs.fragment_size());
+            let free = fs.blocks_available().saturating_mul(fs.fragment_size());
             let mib = free / (1024 * 1024);
             if free < MIN_FREE_BYTES {
                 Check::fail(

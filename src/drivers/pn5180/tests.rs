@@ -398,7 +398,7 @@ impl Script {
 
     /// Field off, ISO 14443A configuration with the crypto unit off, field on, and the 5 ms
     /// receive timeout (67800 ticks = 0x0108D8).
-    fn into_14443a(&mut self) -> &mut Self {
+    fn enter_14443a(&mut self) -> &mut Self {
         self.write(&[0x17, 0x00])
             .write(&[0x11, 0x00, 0x80])
             .write(&[0x02, 0x00, 0xBF, 0xFF, 0xFF, 0xFF])
@@ -448,7 +448,7 @@ const BLOCK: [u8; 16] = *b"21234000012345\0\0";
 #[test]
 fn poll_authenticates_and_reads_a_classic_block_then_returns_to_15693() {
     let mut s = Script::default();
-    s.into_14443a()
+    s.enter_14443a()
         .wake_up(&[0x04, 0x00])
         .cascade_level(0x93, [0xDE, 0xAD, 0xBE, 0xEF], 0x08)
         // MIFARE_AUTHENTICATE: key, key A, block 4, the UID; status 0 = authenticated
@@ -479,7 +479,7 @@ fn poll_authenticates_and_reads_a_classic_block_then_returns_to_15693() {
 #[test]
 fn poll_reads_ultralight_pages_of_a_seven_byte_uid() {
     let mut s = Script::default();
-    s.into_14443a()
+    s.enter_14443a()
         .wake_up(&[0x44, 0x00])
         .cascade_level(0x93, [0x88, 0x04, 0xA2, 0x24], 0x04)
         .cascade_level(0x95, [0x6A, 0x5D, 0x5C, 0x80], 0x00)
@@ -501,7 +501,7 @@ fn poll_reads_ultralight_pages_of_a_seven_byte_uid() {
 #[test]
 fn poll_without_a_card_still_returns_to_15693() {
     let mut s = Script::default();
-    s.into_14443a()
+    s.enter_14443a()
         .crc(false)
         .send(&[0x09, 0x07, 0x52])
         .silence()
@@ -514,7 +514,7 @@ fn poll_without_a_card_still_returns_to_15693() {
 #[test]
 fn refused_key_is_a_card_error_and_the_chip_returns_to_15693() {
     let mut s = Script::default();
-    s.into_14443a()
+    s.enter_14443a()
         .wake_up(&[0x04, 0x00])
         .cascade_level(0x93, [0xDE, 0xAD, 0xBE, 0xEF], 0x08)
         .query(
@@ -537,7 +537,7 @@ fn refused_key_is_a_card_error_and_the_chip_returns_to_15693() {
 #[test]
 fn several_cards_at_once_are_a_card_error() {
     let mut s = Script::default();
-    s.into_14443a()
+    s.enter_14443a()
         .wake_up(&[0x04, 0x00])
         .crc(false)
         .send(&[0x09, 0x00, 0x93, 0x20])

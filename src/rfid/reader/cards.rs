@@ -9,13 +9,47 @@ use crate::rfid::reader::{
 use crate::rfid::tag::{LibraryTag, Uid};
 use crate::rfid::transceiver::Transceiver;
 
-/// Item tags through one reader, patron cards through another chip beside it.
+/// Where the cards of a [`WithCardReader`] are polled, given the item reader.
+pub trait CardPoll<R> {
+    fn poll(
+        &mut self,
+        items: &mut R,
+        read: &CardMemoryRead,
+    ) -> Result<Option<CardRead>, ReaderError>;
+}
+
+/// A chip beside the item reader polls the cards.
+impl<R, C: CardReader> CardPoll<R> for C {
+    fn poll(&mut self, _: &mut R, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
+        self.poll_card(read)
+    }
+}
+
+/// The item reader's own chip polls the cards: it switches protocol for the poll and back
+/// for the next item round.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SameChip;
+
+impl<T: Transceiver + CardReader> CardPoll<Iso15693Reader<T>> for SameChip {
+    fn poll(
+        &mut self,
+        items: &mut Iso15693Reader<T>,
+        read: &CardMemoryRead,
+    ) -> Result<Option<CardRead>, ReaderError> {
+        items.transceiver().poll_card(read)
+    }
+}
+
+/// Item tags through `items`, patron cards as `cards` says.
 pub struct WithCardReader<R, C> {
     items: R,
     cards: C,
 }
 
-impl<R: TagReader, C: CardReader> WithCardReader<R, C> {
+/// Item tags and patron cards through the same chip.
+pub type CardsOnSameChip<T> = WithCardReader<Iso15693Reader<T>, SameChip>;
+
+impl<R: TagReader, C: CardPoll<R>> WithCardReader<R, C> {
     pub fn new(items: R, cards: C) -> Self {
         WithCardReader { items, cards }
     }
@@ -25,7 +59,13 @@ impl<R: TagReader, C: CardReader> WithCardReader<R, C> {
     }
 }
 
-impl<R: TagReader, C: CardReader> TagReader for WithCardReader<R, C> {
+impl<T: Transceiver + CardReader> CardsOnSameChip<T> {
+    pub fn same_chip(items: Iso15693Reader<T>) -> Self {
+        WithCardReader::new(items, SameChip)
+    }
+}
+
+impl<R: TagReader, C: CardPoll<R>> TagReader for WithCardReader<R, C> {
     fn inventory(&mut self) -> Result<Vec<Uid>, ReaderError> {
         self.items.inventory()
     }
@@ -47,48 +87,6 @@ impl<R: TagReader, C: CardReader> TagReader for WithCardReader<R, C> {
         self.items.read_all()
     }
     fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
-        self.cards.poll_card(read)
-    }
-}
-
-/// Item tags and patron cards through the same chip, which switches protocol for the card
-/// poll and back for the next item round.
-pub struct CardsOnSameChip<T> {
-    reader: Iso15693Reader<T>,
-}
-
-impl<T: Transceiver + CardReader> CardsOnSameChip<T> {
-    pub fn new(reader: Iso15693Reader<T>) -> Self {
-        CardsOnSameChip { reader }
-    }
-
-    pub fn into_inner(self) -> Iso15693Reader<T> {
-        self.reader
-    }
-}
-
-impl<T: Transceiver + CardReader> TagReader for CardsOnSameChip<T> {
-    fn inventory(&mut self) -> Result<Vec<Uid>, ReaderError> {
-        self.reader.inventory()
-    }
-    fn read_tag(&mut self, uid: &Uid) -> Result<LibraryTag, ReaderError> {
-        self.reader.read_tag(uid)
-    }
-    fn write_data(&mut self, uid: &Uid, memory: &[u8]) -> Result<WriteOutcome, ReaderError> {
-        self.reader.write_data(uid, memory)
-    }
-    fn set_security(
-        &mut self,
-        uid: &Uid,
-        security: Security,
-        config: &SecurityConfig,
-    ) -> Result<WriteOutcome, ReaderError> {
-        self.reader.set_security(uid, security, config)
-    }
-    fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
-        self.reader.read_all()
-    }
-    fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
-        self.reader.transceiver().poll_card(read)
+        self.cards.poll(&mut self.items, read)
     }
 }
