@@ -16,6 +16,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../hw/boards/rpi4-serial-3m.toml"),
     ),
     ("rpi4-feig", include_str!("../hw/boards/rpi4-feig.toml")),
+    (
+        "rpi4-pn5180-rppal",
+        include_str!("../hw/boards/rpi4-pn5180-rppal.toml"),
+    ),
+    (
+        "rpi4-feig-rc522",
+        include_str!("../hw/boards/rpi4-feig-rc522.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,16 +64,32 @@ pub enum RfidReaderKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pn5180Pins {
-    /// e.g. `/dev/spidev0.0` (the kernel drives chip select).
+    /// Which library drives the SPI device and the GPIO lines.
+    #[serde(default)]
+    pub hal: Hal,
+    /// e.g. `/dev/spidev0.0` (the kernel drives chip select). With `hal = "rppal"` it must
+    /// be `/dev/spidevB.S` (bus B, slave select S).
     pub spidev: PathBuf,
     /// SPI clock; the PN5180 accepts up to 7 MHz.
     #[serde(default = "default_spi_hz")]
     pub spi_hz: u32,
-    /// e.g. `/dev/gpiochip0`.
-    pub gpiochip: PathBuf,
+    /// e.g. `/dev/gpiochip0`; `linux-embedded-hal` only (rppal finds the Pi's GPIO itself).
+    pub gpiochip: Option<PathBuf>,
+    /// GPIO line numbers (BCM numbers on a Pi).
     pub busy_line: u32,
     pub reset_line: u32,
     pub irq_line: Option<u32>,
+}
+
+/// The hardware access library behind a SPI reader chip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hal {
+    /// spidev and the GPIO character device: any Linux board.
+    #[default]
+    LinuxEmbeddedHal,
+    /// The Raspberry Pi's own peripherals through the rppal crate.
+    Rppal,
 }
 
 fn default_spi_hz() -> u32 {
@@ -83,7 +107,18 @@ pub struct SerialPortBoard {
 #[serde(deny_unknown_fields)]
 pub struct PatronCardBoard {
     pub reader: PatronCardReaderKind,
+    /// `mfrc522`: its SPI device, e.g. `/dev/spidev0.1`.
+    pub spidev: Option<PathBuf>,
+    /// `mfrc522`: SPI clock (the chip accepts up to 10 MHz; default 1 MHz).
+    pub spi_hz: Option<u32>,
+    /// `mfrc522`: the GPIO chip and line of the module's RST pin, when it is wired to one
+    /// (held high while the kiosk runs); leave both out when RST is tied high.
+    pub gpiochip: Option<PathBuf>,
+    pub reset_line: Option<u32>,
 }
+
+/// The MFRC522's SPI clock when the board file names none.
+pub const MFRC522_DEFAULT_SPI_HZ: u32 = 1_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -92,7 +127,10 @@ pub enum PatronCardReaderKind {
     None,
     /// The item reader's PN5180 also polls ISO 14443A cards.
     Pn5180,
+    /// An MFRC522 (RC522 module) beside the item reader, on its own SPI device.
     Mfrc522,
+    /// Cards placed on the simulated pad.
+    Sim,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,15 +248,31 @@ impl Board {
             if lines.windows(2).any(|w| w[0] == w[1]) {
                 return Err("rfid.pn5180: BUSY, RST and IRQ must be different GPIO lines".into());
             }
+            match (p.hal, &p.gpiochip) {
+                (Hal::LinuxEmbeddedHal, None) => {
+                    return Err("rfid.pn5180.gpiochip is missing (e.g. \"/dev/gpiochip0\")".into());
+                }
+                (Hal::Rppal, Some(_)) => {
+                    return Err(
+                        "rfid.pn5180.gpiochip is not used with hal = \"rppal\" (rppal finds the Pi's GPIO itself): remove it"
+                            .into(),
+                    );
+                }
+                (Hal::Rppal, None) => {
+                    spidev_bus(&p.spidev).ok_or_else(|| {
+                        format!(
+                            "rfid.pn5180.spidev: with hal = \"rppal\" it must be /dev/spidevB.S, not {}",
+                            p.spidev.display()
+                        )
+                    })?;
+                    if lines.iter().any(|&l| l > u32::from(u8::MAX)) {
+                        return Err("rfid.pn5180: GPIO lines are BCM numbers (0 to 53)".into());
+                    }
+                }
+                (Hal::LinuxEmbeddedHal, Some(_)) => {}
+            }
         }
-        if self.patron_card.reader == PatronCardReaderKind::Pn5180
-            && self.rfid.reader != RfidReaderKind::Pn5180
-        {
-            return Err(
-                "patron_card.reader = \"pn5180\" needs rfid.reader = \"pn5180\" (they share the chip)"
-                    .into(),
-            );
-        }
+        self.check_patron_card()?;
         match self.scanner.kind {
             ScannerKind::Evdev if self.scanner.device.is_none() => {
                 Err("scanner.kind = \"evdev\" needs scanner.device (a path or \"auto\")".into())
@@ -229,6 +283,63 @@ impl Board {
             _ => Ok(()),
         }
     }
+
+    fn check_patron_card(&self) -> Result<(), String> {
+        let card = &self.patron_card;
+        if card.reader == PatronCardReaderKind::Pn5180 && self.rfid.reader != RfidReaderKind::Pn5180
+        {
+            return Err(
+                "patron_card.reader = \"pn5180\" needs rfid.reader = \"pn5180\" (they share the chip)"
+                    .into(),
+            );
+        }
+        if card.reader != PatronCardReaderKind::Mfrc522 {
+            let wiring = [
+                ("spidev", card.spidev.is_some()),
+                ("spi_hz", card.spi_hz.is_some()),
+                ("gpiochip", card.gpiochip.is_some()),
+                ("reset_line", card.reset_line.is_some()),
+            ];
+            if let Some((key, _)) = wiring.iter().find(|(_, set)| *set) {
+                return Err(format!(
+                    "patron_card.{key} is only used with patron_card.reader = \"mfrc522\""
+                ));
+            }
+            return Ok(());
+        }
+        if card.spidev.is_none() {
+            return Err(
+                "patron_card.reader = \"mfrc522\" needs patron_card.spidev (e.g. \"/dev/spidev0.1\")"
+                    .into(),
+            );
+        }
+        if let Some(hz) = card.spi_hz
+            && !(100_000..=10_000_000).contains(&hz)
+        {
+            return Err(format!(
+                "patron_card.spi_hz: {hz} is outside the MFRC522's 0.1 to 10 MHz"
+            ));
+        }
+        if card.gpiochip.is_some() != card.reset_line.is_some() {
+            return Err("patron_card: give gpiochip and reset_line together, or neither".into());
+        }
+        if let Some(p) = &self.rfid.pn5180
+            && card.spidev.as_ref() == Some(&p.spidev)
+        {
+            return Err(format!(
+                "patron_card.spidev {} is the PN5180's: the MFRC522 needs its own chip select",
+                p.spidev.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The bus and slave select of a `/dev/spidevB.S` path.
+pub fn spidev_bus(path: &Path) -> Option<(u8, u8)> {
+    let name = path.to_str()?.strip_prefix("/dev/spidev")?;
+    let (bus, ss) = name.split_once('.')?;
+    Some((bus.parse().ok()?, ss.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -248,7 +359,7 @@ mod tests {
         let b = Board::load("sim").expect("sim");
         assert_eq!(b.rfid.reader, RfidReaderKind::Sim);
         assert_eq!(b.scanner.kind, ScannerKind::Sim);
-        assert_eq!(b.patron_card.reader, PatronCardReaderKind::None);
+        assert_eq!(b.patron_card.reader, PatronCardReaderKind::Sim);
     }
 
     #[test]
@@ -320,8 +431,46 @@ mod tests {
             )
         };
         assert!(parse_err(&pins(20_000_000, 25, 7)).contains("spi_hz"));
+        let no_chip = pins(7_000_000, 25, 7).replace("gpiochip = \"/dev/gpiochip0\"\n", "");
+        assert!(parse_err(&no_chip).contains("gpiochip is missing"));
+        let rppal = pins(7_000_000, 25, 7).replace("spidev =", "hal = \"rppal\"\nspidev =");
+        assert!(parse_err(&rppal).contains("not used with hal"));
+        let rppal = no_chip.replace("spidev =", "hal = \"rppal\"\nspidev =");
+        let board = Board::parse(&rppal, Path::new("b.toml")).expect("rppal board");
+        assert_eq!(board.rfid.pn5180.map(|p| p.hal), Some(Hal::Rppal));
+        let odd = rppal.replace("/dev/spidev0.0", "/dev/pn5180");
+        assert!(parse_err(&odd).contains("/dev/spidevB.S"));
         assert!(parse_err(&pins(7_000_000, 25, 25)).contains("different GPIO"));
         assert!(Board::parse(&pins(7_000_000, 25, 7), Path::new("b.toml")).is_ok());
+    }
+
+    #[test]
+    fn patron_card_readers() {
+        let board = |card: &str| {
+            format!(
+                "name = \"x\"\n[rfid]\nreader = \"sim\"\n[patron_card]\n{card}\n[scanner]\nkind = \"none\"\n"
+            )
+        };
+        assert!(parse_err(&board("reader = \"pn5180\"")).contains("share the chip"));
+        assert!(parse_err(&board("reader = \"mfrc522\"")).contains("patron_card.spidev"));
+        assert!(
+            parse_err(&board("reader = \"none\"\nspidev = \"/dev/spidev0.1\""))
+                .contains("only used")
+        );
+        assert!(
+            parse_err(&board(
+                "reader = \"mfrc522\"\nspidev = \"/dev/spidev0.1\"\nreset_line = 22"
+            ))
+            .contains("together")
+        );
+        let ok = Board::parse(
+            &board("reader = \"mfrc522\"\nspidev = \"/dev/spidev0.1\"\nspi_hz = 4000000"),
+            Path::new("b.toml"),
+        )
+        .expect("mfrc522 board");
+        assert_eq!(ok.patron_card.spi_hz, Some(4_000_000));
+        assert_eq!(spidev_bus(Path::new("/dev/spidev1.2")), Some((1, 2)));
+        assert_eq!(spidev_bus(Path::new("/dev/spidev1")), None);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Opening the adapters a board file names. The same binary runs the simulated board on a
 //! laptop and the real readers on a Pi; only this module and `main` know both.
 
-use crate::board::{Board, RfidReaderKind};
-use crate::rfid::reader::{Iso15693Reader, TagReader};
+use crate::board::{Board, Hal, PatronCardReaderKind, RfidReaderKind};
+use crate::rfid::card::CardReader;
+use crate::rfid::reader::{CardsOnSameChip, Iso15693Reader, TagReader, WithCardReader};
 use crate::rfid::sim::SimPad;
+use crate::rfid::transceiver::Transceiver;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HwError {
@@ -15,17 +17,19 @@ pub enum HwError {
     Scanner(String),
 }
 
-/// The item reader of a board. For the `sim` reader, `pad` is the simulated pad it reads
-/// (the caller keeps a clone to place and lift tags).
+/// The pad of a board: its item reader, polling ISO 14443A patron cards as the board's
+/// `[patron_card] reader` says. For the `sim` readers, `pad` is the simulated pad they read
+/// (the caller keeps a clone to place and lift tags and cards).
 pub fn open_tag_reader(board: &Board, pad: &SimPad) -> Result<Box<dyn TagReader + Send>, HwError> {
     let missing = |what: &str| HwError::Board {
         board: board.name.clone(),
         message: format!("the {what} section is missing"),
     };
+    let cards = board.patron_card.reader;
     match board.rfid.reader {
         RfidReaderKind::Sim => {
             pad.set_real_time(board.rfid.real_time);
-            Ok(Box::new(Iso15693Reader::new(pad.clone())))
+            chip_pad(Iso15693Reader::new(pad.clone()), board, pad)
         }
         RfidReaderKind::Pn5180 => {
             let pins = board
@@ -33,7 +37,10 @@ pub fn open_tag_reader(board: &Board, pad: &SimPad) -> Result<Box<dyn TagReader 
                 .pn5180
                 .as_ref()
                 .ok_or_else(|| missing("[rfid.pn5180]"))?;
-            open_pn5180(pins)
+            match pins.hal {
+                Hal::LinuxEmbeddedHal => open_pn5180(pins, board, pad),
+                Hal::Rppal => open_pn5180_rppal(pins, board, pad),
+            }
         }
         RfidReaderKind::Serial3m | RfidReaderKind::Feig => {
             let serial = board
@@ -41,16 +48,81 @@ pub fn open_tag_reader(board: &Board, pad: &SimPad) -> Result<Box<dyn TagReader 
                 .serial
                 .as_ref()
                 .ok_or_else(|| missing("[rfid.serial]"))?;
-            open_serial(board.rfid.reader, serial)
+            let items = open_serial(board.rfid.reader, serial)?;
+            match cards {
+                PatronCardReaderKind::None => Ok(items),
+                _ => with_card_reader(items, board, pad),
+            }
         }
     }
 }
 
+/// An item reader over a chip that can also poll cards itself: the chip polls them when the
+/// board says its item chip does (`pn5180` with a PN5180, `sim` with the simulated pad).
+fn chip_pad<T>(
+    items: Iso15693Reader<T>,
+    board: &Board,
+    pad: &SimPad,
+) -> Result<Box<dyn TagReader + Send>, HwError>
+where
+    T: Transceiver + CardReader + Send + 'static,
+{
+    let same_chip = match board.rfid.reader {
+        RfidReaderKind::Sim => PatronCardReaderKind::Sim,
+        _ => PatronCardReaderKind::Pn5180,
+    };
+    match board.patron_card.reader {
+        PatronCardReaderKind::None => Ok(Box::new(items)),
+        kind if kind == same_chip => Ok(Box::new(CardsOnSameChip::same_chip(items))),
+        _ => with_card_reader(Box::new(items), board, pad),
+    }
+}
+
+/// Items through `items`, cards through the board's separate card reader.
+fn with_card_reader(
+    items: Box<dyn TagReader + Send>,
+    board: &Board,
+    pad: &SimPad,
+) -> Result<Box<dyn TagReader + Send>, HwError> {
+    match board.patron_card.reader {
+        PatronCardReaderKind::None => Ok(items),
+        PatronCardReaderKind::Sim => Ok(Box::new(WithCardReader::new(items, pad.clone()))),
+        PatronCardReaderKind::Mfrc522 => {
+            let cards = open_mfrc522(board)?;
+            Ok(Box::new(WithCardReader::new(items, cards)))
+        }
+        PatronCardReaderKind::Pn5180 => Err(HwError::Board {
+            board: board.name.clone(),
+            message: "patron_card.reader = \"pn5180\" needs rfid.reader = \"pn5180\"".into(),
+        }),
+    }
+}
+
 #[cfg(target_os = "linux")]
-fn open_pn5180(pins: &crate::board::Pn5180Pins) -> Result<Box<dyn TagReader + Send>, HwError> {
+fn open_pn5180(
+    pins: &crate::board::Pn5180Pins,
+    board: &Board,
+    pad: &SimPad,
+) -> Result<Box<dyn TagReader + Send>, HwError> {
     let chip =
         crate::drivers::linux::open_pn5180(pins).map_err(|e| HwError::Open(e.to_string()))?;
-    Ok(Box::new(Iso15693Reader::new(chip)))
+    chip_pad(Iso15693Reader::new(chip), board, pad)
+}
+
+#[cfg(target_os = "linux")]
+fn open_pn5180_rppal(
+    pins: &crate::board::Pn5180Pins,
+    board: &Board,
+    pad: &SimPad,
+) -> Result<Box<dyn TagReader + Send>, HwError> {
+    let chip = crate::drivers::rpi::open_pn5180(pins).map_err(|e| HwError::Open(e.to_string()))?;
+    chip_pad(Iso15693Reader::new(chip), board, pad)
+}
+
+#[cfg(target_os = "linux")]
+fn open_mfrc522(board: &Board) -> Result<crate::drivers::linux::LinuxMfrc522, HwError> {
+    crate::drivers::linux::open_mfrc522(&board.patron_card)
+        .map_err(|e| HwError::Open(format!("patron card reader: {e}")))
 }
 
 #[cfg(target_os = "linux")]
@@ -68,9 +140,31 @@ fn open_serial(
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_pn5180(_: &crate::board::Pn5180Pins) -> Result<Box<dyn TagReader + Send>, HwError> {
+fn open_pn5180(
+    _: &crate::board::Pn5180Pins,
+    _: &Board,
+    _: &SimPad,
+) -> Result<Box<dyn TagReader + Send>, HwError> {
     Err(HwError::Open(
         "the PN5180 adapter needs Linux (spidev, GPIO character devices)".into(),
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_pn5180_rppal(
+    _: &crate::board::Pn5180Pins,
+    _: &Board,
+    _: &SimPad,
+) -> Result<Box<dyn TagReader + Send>, HwError> {
+    Err(HwError::Open(
+        "rppal drives a Raspberry Pi's peripherals, on Linux".into(),
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_mfrc522(_: &Board) -> Result<Box<dyn CardReader + Send>, HwError> {
+    Err(HwError::Open(
+        "the MFRC522 adapter needs Linux (spidev)".into(),
     ))
 }
 
@@ -144,6 +238,46 @@ mod tests {
         let mut reader = open_tag_reader(&board, &pad).expect("reader");
         let uids = reader.inventory().expect("inventory");
         assert_eq!(uids.len(), 1);
+    }
+
+    #[test]
+    fn sim_board_polls_cards_on_the_pad() {
+        use crate::rfid::card::{CardMemoryRead, CardUid};
+        let board = Board::load("sim").expect("sim");
+        let pad = SimPad::new();
+        let mut reader = open_tag_reader(&board, &pad).expect("reader");
+        assert_eq!(reader.poll_patron_card(&CardMemoryRead::None), Ok(None));
+        let uid = CardUid::parse("04A2246A5D5C80").expect("uid");
+        pad.place_card(uid, Vec::new());
+        let card = reader
+            .poll_patron_card(&CardMemoryRead::None)
+            .expect("poll")
+            .expect("card");
+        assert_eq!(card.uid, uid);
+        assert!(pad.lift_card());
+        assert_eq!(reader.poll_patron_card(&CardMemoryRead::None), Ok(None));
+
+        let mut no_cards = board.clone();
+        no_cards.patron_card.reader = PatronCardReaderKind::None;
+        pad.place_card(uid, Vec::new());
+        let mut items_only = open_tag_reader(&no_cards, &pad).expect("reader");
+        assert_eq!(items_only.poll_patron_card(&CardMemoryRead::None), Ok(None));
+    }
+
+    #[test]
+    fn missing_card_reader_device_is_named() {
+        let mut board = Board::load("sim").expect("sim");
+        board.patron_card = crate::board::PatronCardBoard {
+            reader: PatronCardReaderKind::Mfrc522,
+            spidev: Some("/nonexistent/spidev0.1".into()),
+            spi_hz: None,
+            gpiochip: None,
+            reset_line: None,
+        };
+        let err = open_tag_reader(&board, &SimPad::new())
+            .err()
+            .expect("no device here");
+        assert!(err.to_string().contains("/nonexistent/spidev0.1"), "{err}");
     }
 
     #[test]

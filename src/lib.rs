@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod board;
+pub mod clock;
 pub mod config;
 pub mod drivers;
 pub mod fleet;

@@ -33,7 +33,8 @@ struct GlobalArgs {
     /// built-in demo settings)
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Board: a built-in name (sim, rpi4-pn5180, rpi4-serial-3m, rpi4-feig) or a board file
+    /// Board: a built-in name (sim, rpi4-pn5180, rpi4-pn5180-rppal, rpi4-serial-3m, rpi4-feig,
+    /// rpi4-feig-rc522) or a board file
     #[arg(
         long,
         global = true,
@@ -70,6 +71,8 @@ enum Command {
     /// The offline queue: show it, or replay it to the library system
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Check the terminal: board, devices, reader, display, audio, clock, disk, settings, ILS
+    Doctor(selfcheck::tools::doctor::DoctorArgs),
     /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
     #[cfg(feature = "gui")]
     Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
@@ -329,6 +332,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::DemoIls(args) => demo_ils(args),
+        Command::Doctor(args) => Ok(selfcheck::tools::doctor::main(
+            &args,
+            &selfcheck::tools::doctor::Env {
+                settings: config::locate(
+                    cli.global.config.as_deref(),
+                    std::env::var(config::ENV_CONFIG).ok().as_deref(),
+                    Path::new(config::SYSTEM_CONFIG),
+                ),
+                board: cli.global.board.clone(),
+                data_dir: data_dir(cli.global.data_dir.as_deref()).map_err(|e| format!("{e:#}")),
+            },
+        )),
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {

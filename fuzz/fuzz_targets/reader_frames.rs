@@ -1,6 +1,7 @@
 //! Arbitrary bytes from the readers' side: 3M/Bibliotheca and FEIG frames (as whole frames and
 //! as a stream answering driver commands), and PN5180 register values and reception buffers
-//! answering the ISO 15693 and ISO 14443A exchanges. Nothing may panic or hang.
+//! answering the ISO 15693 and ISO 14443A exchanges (patron-card polls with memory reads
+//! included). Nothing may panic or hang.
 
 #![no_main]
 
@@ -15,6 +16,7 @@ use selfcheck::drivers::pn5180::{Pn5180, PollConfig};
 use selfcheck::drivers::serial::bibliotheca::{self, Bibliotheca};
 use selfcheck::drivers::serial::feig::{self, Feig};
 use selfcheck::drivers::serial::{SerialError, SerialLink};
+use selfcheck::rfid::card::CardMemoryRead;
 use selfcheck::rfid::transceiver::Transceiver;
 
 /// Every byte the chip clocks out comes from the fuzz input; zeros once it runs out.
@@ -133,5 +135,10 @@ fuzz_target!(|data: &[u8]| {
         let _ = chip.transceive(&[0x26, 0x01, 0x00]);
         let _ = chip.next_slot();
         let _ = chip.read_14443a_uid();
+        let _ = chip.poll_card(&CardMemoryRead::UltralightPages { page: 4 });
+        let _ = chip.poll_card(&CardMemoryRead::ClassicBlock {
+            block: 4,
+            key_a: [0xFF; 6],
+        });
     }
 });

@@ -26,6 +26,7 @@ pub struct Settings {
     pub offline: Offline,
     pub staff: Staff,
     pub telemetry: Telemetry,
+    pub patron_card: crate::rfid::patron_card::PatronCardSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,11 @@ pub struct Terminal {
     pub require_pin: bool,
     /// Wrong PINs before the session is refused.
     pub pin_attempts: u8,
+    /// Refuse offline loans while the clock is not known to be right (no NTP synchronisation
+    /// and no ILS date that agreed). Off only for a terminal with a battery-backed clock.
+    pub clock_check: bool,
+    /// How far an ILS date (SIP2 98) may be from the local clock and still confirm it.
+    pub clock_skew_secs: u32,
 }
 
 impl Default for Terminal {
@@ -63,6 +69,8 @@ impl Default for Terminal {
             idle_warning_secs: 15,
             require_pin: true,
             pin_attempts: 3,
+            clock_check: true,
+            clock_skew_secs: 120,
         }
     }
 }
@@ -389,6 +397,13 @@ impl Settings {
             );
         }
 
+        if !(5..=3600).contains(&t.clock_skew_secs) {
+            bad(
+                "terminal.clock_skew_secs",
+                format!("{} is out of range (5 to 3600 seconds)", t.clock_skew_secs),
+            );
+        }
+
         let ils = &self.ils;
         if !ils.is_demo()
             && let Err(message) = check_host_port(&ils.server)
@@ -585,6 +600,7 @@ impl Settings {
                 "must be non-empty and contain no MQTT wildcards ('#', '+')".into(),
             );
         }
+        self.patron_card.problems(&mut out);
         out
     }
 
@@ -600,6 +616,7 @@ impl Settings {
                 *secret = REDACTED.into();
             }
         }
+        s.patron_card.redact();
         s
     }
 
@@ -608,6 +625,7 @@ impl Settings {
         !self.ils.password.is_empty()
             || !self.ils.terminal_password.is_empty()
             || !self.staff.pin_hash.is_empty()
+            || self.patron_card.has_secrets()
     }
 
     /// Loan period in days for a SIP2 media type code, for offline loans.
@@ -920,6 +938,13 @@ mod tests {
             problem_keys("[terminal]\npin_attempts = 0\n"),
             ["terminal.pin_attempts"]
         );
+        assert_eq!(
+            problem_keys("[terminal]\nclock_skew_secs = 0\n"),
+            ["terminal.clock_skew_secs"]
+        );
+        let s = parse("[terminal]\nclock_check = false\nclock_skew_secs = 30\n").expect("valid");
+        assert!(!s.terminal.clock_check);
+        assert_eq!(s.terminal.clock_skew_secs, 30);
         let s = parse("[terminal]\nrequire_pin = false\npin_attempts = 5\n").expect("valid");
         assert!(!s.terminal.require_pin);
         assert_eq!(s.terminal.pin_attempts, 5);
@@ -988,6 +1013,25 @@ mod tests {
             problem_keys("[telemetry]\ntopic_prefix = \"a/#\"\n"),
             ["telemetry.topic_prefix"]
         );
+    }
+
+    #[test]
+    fn patron_card_section() {
+        let s = parse(
+            "[patron_card]\nsource = \"block\"\nmemory = \"classic\"\nblock = 4\nkey = \"A0A1A2A3A4A5\"\nencoding = \"bcd\"\nlength = 10\n",
+        )
+        .expect("valid");
+        assert!(s.has_secrets());
+        let shown = toml::to_string(&s.redacted()).expect("serialize");
+        assert!(!shown.contains("A0A1"), "{shown}");
+        assert_eq!(
+            problem_keys("[patron_card]\nsource = \"block\"\nmemory = \"classic\"\n"),
+            ["patron_card.block"]
+        );
+        let msg = parse("[patron_card]\nuid_format = \"octal\"\n")
+            .expect_err("variant")
+            .to_string();
+        assert!(msg.contains("decimal-reversed"), "{msg}");
     }
 
     #[test]

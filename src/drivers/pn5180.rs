@@ -6,6 +6,11 @@
 //! or a register: a stuck chip gives [`Error::BusyTimeout`] or [`Error::IrqTimeout`], never a
 //! hang.
 //!
+//! Patron cards ([`poll_card`](Pn5180::poll_card)) are polled between item rounds: a field
+//! reset into ISO 14443A, wake-up, anticollision over the cascade levels, optionally a READ
+//! of the card's memory (after MIFARE_AUTHENTICATE for a MIFARE Classic), HLTA, and a field
+//! reset back into ISO 15693.
+//!
 //! Receive timeouts are measured by the chip itself (TIMER1 starts when transmission ends and
 //! stops when a reply begins), so "no tag answered" is a chip event ([`Reply::Silent`]), not a
 //! host-side sleep.
@@ -22,6 +27,8 @@ use embedded_hal::spi::SpiDevice;
 use thiserror::Error;
 
 use crate::drivers::CardUid;
+use crate::rfid::card::{CardMemoryRead, CardRead, CardReader};
+use crate::rfid::reader::ReaderError;
 use crate::rfid::transceiver::{Reply, Transceiver};
 
 use interface::Interface;
@@ -52,7 +59,25 @@ pub enum Error<SpiE, PinE> {
     /// ISO 14443A: an answer of the wrong shape (ATQA, UID + BCC, SAK).
     #[error("unexpected ISO 14443A answer: {0}")]
     Protocol(&'static str),
+    /// MIFARE_AUTHENTICATE: the card refused key A for the block's sector.
+    #[error("MIFARE authentication refused (wrong key A for the sector)")]
+    AuthRefused,
 }
+
+impl<SpiE, PinE> Error<SpiE, PinE> {
+    /// Whether the card (not the chip or its wiring) is the cause.
+    pub fn is_card_error(&self) -> bool {
+        matches!(
+            self,
+            Error::MultipleCards | Error::Protocol(_) | Error::AuthRefused
+        )
+    }
+}
+
+/// A field off this long resets every card and tag in it, and a card or tag is ready for the
+/// first command this long after the field comes on (NFC Forum Activity guard times).
+const FIELD_OFF_US: u32 = 5_100;
+const GUARD_US: u32 = 5_100;
 
 /// The PN5180's own version numbers (major, minor), read from its EEPROM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +189,15 @@ where
         self.iface.write_register(reg::IRQ_CLEAR, regs::IRQ_ALL)
     }
 
+    /// Bring a freshly opened chip up: reset, read its versions (which proves it answers), and
+    /// leave it in ISO 15693 with the field on.
+    pub fn start(&mut self) -> Res<Versions, SpiE, PinE> {
+        self.reset()?;
+        let versions = self.versions()?;
+        self.activate_iso15693()?;
+        Ok(versions)
+    }
+
     /// Product, firmware and EEPROM versions (EEPROM 0x10..0x16, minor byte first).
     pub fn versions(&mut self) -> Res<Versions, SpiE, PinE> {
         let mut b = [0u8; 6];
@@ -183,6 +217,8 @@ where
     /// LOAD_RF_CONFIG with a transmitter and a receiver configuration index.
     pub fn load_rf_config(&mut self, tx: u8, rx: u8) -> Res<(), SpiE, PinE> {
         self.protocol = Protocol::None;
+        // The configuration may set the timer registers too.
+        self.timer_reload = None;
         self.iface.write_frame(&[cmd::LOAD_RF_CONFIG, tx, rx])
     }
 
@@ -381,6 +417,12 @@ where
         if self.protocol != Protocol::Iso14443a {
             self.activate_iso14443a()?;
         }
+        Ok(self.select_14443a()?.map(|(uid, _sak)| uid))
+    }
+
+    /// WUPA, anticollision and select over the cascade levels, in ISO 14443A mode: the UID
+    /// and the last SAK.
+    fn select_14443a(&mut self) -> Res<Option<(CardUid, u8)>, SpiE, PinE> {
         self.set_receive_timeout(self.timeouts.iso14443a_us)?;
         self.set_crc(false)?;
         // WUPA also wakes a card left HALTed by a previous read.
@@ -423,11 +465,119 @@ where
             } else {
                 uid.extend_from_slice(&[u0, u1, u2, u3]);
                 return CardUid::new(&uid)
-                    .map(Some)
+                    .map(|uid| Some((uid, sak)))
                     .ok_or(Error::Protocol("UID length"));
             }
         }
         Err(Error::Protocol("more than three cascade levels"))
+    }
+
+    /// The patron card on the reader, with `read` done, between two item rounds: a field reset
+    /// into ISO 14443A, select, the memory read, HLTA, and a field reset back into ISO 15693
+    /// (also after a failure, so the next item round finds the chip as it left it).
+    pub fn poll_card(&mut self, read: &CardMemoryRead) -> Res<Option<CardRead>, SpiE, PinE> {
+        let card = self.field_reset().and_then(|()| {
+            self.activate_iso14443a()?;
+            self.iface.pause_us(GUARD_US);
+            self.read_card(read)
+        });
+        let restored = self.back_to_iso15693();
+        let card = card?;
+        restored?;
+        Ok(card)
+    }
+
+    fn field_reset(&mut self) -> Res<(), SpiE, PinE> {
+        self.rf_off()?;
+        self.iface.pause_us(FIELD_OFF_US);
+        Ok(())
+    }
+
+    fn back_to_iso15693(&mut self) -> Res<(), SpiE, PinE> {
+        // A MIFARE Classic authentication leaves the crypto unit on.
+        self.iface
+            .and_register(reg::SYSTEM_CONFIG, !regs::SYSTEM_CONFIG_MFC_CRYPTO_ON)?;
+        self.field_reset()?;
+        self.activate_iso15693()?;
+        self.iface.pause_us(GUARD_US);
+        Ok(())
+    }
+
+    fn read_card(&mut self, read: &CardMemoryRead) -> Res<Option<CardRead>, SpiE, PinE> {
+        let Some((uid, _sak)) = self.select_14443a()? else {
+            return Ok(None);
+        };
+        let data = match *read {
+            CardMemoryRead::None => None,
+            CardMemoryRead::UltralightPages { page } => Some(self.mifare_read(page)?),
+            CardMemoryRead::ClassicBlock { block, key_a } => {
+                self.mifare_authenticate(&key_a, block, uid.auth_bytes())?;
+                Some(self.mifare_read(block)?)
+            }
+        };
+        // Halted, the card stays quiet until the next poll's WUPA.
+        self.set_crc(true)?;
+        self.exchange(&[0x50, 0x00], 0)?;
+        Ok(Some(CardRead { uid, data }))
+    }
+
+    /// MIFARE_AUTHENTICATE with key A; the chip runs the three-pass authentication and turns
+    /// its crypto unit on for the exchanges that follow.
+    fn mifare_authenticate(
+        &mut self,
+        key_a: &[u8; 6],
+        block: u8,
+        uid: [u8; 4],
+    ) -> Res<(), SpiE, PinE> {
+        let mut frame = [0u8; 13];
+        frame[0] = cmd::MIFARE_AUTHENTICATE;
+        frame[1..7].copy_from_slice(key_a);
+        frame[7] = regs::MIFARE_KEY_A;
+        frame[8] = block;
+        frame[9..13].copy_from_slice(&uid);
+        let mut status = [0u8; 1];
+        self.iface.query(&frame, &mut status)?;
+        match status {
+            [0x00] => Ok(()),
+            [0x01] => Err(Error::AuthRefused),
+            [0x02] => Err(Error::Protocol(
+                "the card did not answer the authentication",
+            )),
+            _ => Err(Error::Protocol("unknown MIFARE_AUTHENTICATE status")),
+        }
+    }
+
+    /// READ (0x30): 16 bytes, a MIFARE Classic block or four Ultralight/NTAG pages.
+    fn mifare_read(&mut self, address: u8) -> Res<[u8; 16], SpiE, PinE> {
+        self.set_crc(true)?;
+        match self.exchange(&[0x30, address], 0)? {
+            Reply::Frame(data) => <[u8; 16]>::try_from(data.as_slice())
+                .map_err(|_| Error::Protocol("READ answer is not 16 bytes")),
+            Reply::Silent => Err(Error::Protocol("the card did not answer READ")),
+            // A NAK is four bits with no CRC: the chip reports it as a CRC error.
+            Reply::Collision => Err(Error::Protocol("the card refused READ")),
+        }
+    }
+}
+
+impl<SPI, BUSY, RST, IRQ, D, SpiE, PinE> CardReader for Pn5180<SPI, BUSY, RST, IRQ, D>
+where
+    SPI: SpiDevice<Error = SpiE>,
+    BUSY: InputPin<Error = PinE>,
+    RST: OutputPin<Error = PinE>,
+    IRQ: InputPin<Error = PinE>,
+    D: DelayNs,
+    SpiE: std::fmt::Debug,
+    PinE: std::fmt::Debug,
+{
+    fn poll_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
+        Pn5180::poll_card(self, read).map_err(|e| {
+            if e.is_card_error() {
+                ReaderError::Card(e.to_string())
+            } else {
+                ReaderError::Link(e.to_string())
+            }
+        })
     }
 }
 

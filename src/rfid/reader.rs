@@ -10,10 +10,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::rfid::card::{CardMemoryRead, CardRead};
 use crate::rfid::tag::{LibraryTag, Uid, uid_hex};
 
 mod adapter;
+mod cards;
 pub use adapter::{Iso15693Reader, ReaderOptions};
+pub use cards::{CardPoll, CardsOnSameChip, SameChip, WithCardReader};
 
 /// The pad, shared between the kiosk shell's blocking calls and staff mode's diagnostics.
 pub type SharedReader = std::sync::Arc<std::sync::Mutex<Box<dyn TagReader + Send>>>;
@@ -36,6 +39,10 @@ pub enum ReaderError {
     /// A reply that cannot be understood, even after retries.
     #[error("garbled reply: {0}")]
     Protocol(String),
+    /// An ISO 14443A patron card could not be read: several cards at once, a refused
+    /// authentication, an answer of the wrong shape. The patron presents the card again.
+    #[error("patron card: {0}")]
+    Card(String),
 }
 
 /// Which security state an item should be in.
@@ -150,6 +157,13 @@ pub trait TagReader {
         config: &SecurityConfig,
     ) -> Result<WriteOutcome, ReaderError>;
 
+    /// The ISO 14443A patron card on the reader now, with `read` done, if there is one; called
+    /// between item inventories. Readers without a patron-card chip see no card.
+    fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
+        let _ = read;
+        Ok(None)
+    }
+
     /// Inventory the pad and read every tag found; a tag lifted between the two steps is left
     /// out rather than failing the whole pad.
     fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
@@ -183,5 +197,11 @@ impl<R: TagReader + ?Sized> TagReader for Box<R> {
         config: &SecurityConfig,
     ) -> Result<WriteOutcome, ReaderError> {
         (**self).set_security(uid, security, config)
+    }
+    fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
+        (**self).read_all()
+    }
+    fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
+        (**self).poll_patron_card(read)
     }
 }

@@ -1,9 +1,10 @@
 //! The simulated pad: virtual ISO 15693 tags answering frames the way real ones do, behind the
 //! same [`Transceiver`] port as a reader chip, with an air-time model so that the kiosk's timing
-//! on a laptop is close to the real pad's.
+//! on a laptop is close to the real pad's. ISO 14443A patron cards can be placed on it too; it
+//! answers card polls as a [`CardReader`], like a PN5180 switching protocol between rounds.
 //!
 //! [`SimPad`] is a cloneable handle: give one clone to the reader (the kiosk's thread) and keep
-//! another to place and lift tags, inject faults and read the virtual clock.
+//! another to place and lift tags and cards, inject faults and read the virtual clock.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,10 +13,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::rfid::card::{CardMemoryRead, CardRead, CardReader, CardUid, FACTORY_KEY};
 use crate::rfid::iso15693::{
     Address, Mask, Request, SystemInfo, TagErrorCode, append_crc, check_crc, response_error,
     response_ok,
 };
+use crate::rfid::reader::ReaderError;
 use crate::rfid::tag::{
     DataModel, EncodeError, ItemRecord, TypeOfUsage, Uid, dsfid_for, encode_item, parse_hex,
     parse_uid,
@@ -36,6 +39,12 @@ pub mod air {
     pub const EOF: Duration = Duration::from_micros(40);
     /// Waiting out a slot (or a request) nobody answers.
     pub const EMPTY_SLOT: Duration = Duration::from_micros(500);
+
+    /// One patron-card poll between item rounds, as the PN5180 does it: a field reset and
+    /// guard time into ISO 14443A, wake-up and anticollision, and the same back to ISO 15693.
+    pub const CARD_POLL: Duration = Duration::from_micros(21_500);
+    /// Reading 16 bytes of the card's memory (with a MIFARE Classic authentication).
+    pub const CARD_READ: Duration = Duration::from_micros(3_000);
 
     /// A frame of `len` bytes plus its CRC.
     pub fn frame(len: usize) -> Duration {
@@ -128,6 +137,47 @@ impl SimTag {
     }
 }
 
+/// A virtual ISO 14443A patron card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimCard {
+    pub uid: CardUid,
+    /// Memory from its start: MIFARE Classic blocks of 16 bytes, Ultralight pages of 4.
+    pub memory: Vec<u8>,
+    /// Key A of every MIFARE Classic sector.
+    pub key_a: [u8; 6],
+}
+
+impl SimCard {
+    /// A card with the given memory and the factory key.
+    pub fn new(uid: CardUid, memory: Vec<u8>) -> Self {
+        SimCard {
+            uid,
+            memory,
+            key_a: FACTORY_KEY,
+        }
+    }
+
+    fn read(&self, read: &CardMemoryRead) -> Result<Option<[u8; 16]>, ReaderError> {
+        let refused = || ReaderError::Card("the card refused the READ".into());
+        let start = match *read {
+            CardMemoryRead::None => return Ok(None),
+            CardMemoryRead::UltralightPages { page } => usize::from(page) * 4,
+            CardMemoryRead::ClassicBlock { block, key_a } => {
+                if key_a != self.key_a {
+                    return Err(ReaderError::Card(
+                        "MIFARE authentication refused (wrong key)".into(),
+                    ));
+                }
+                usize::from(block) * 16
+            }
+        };
+        let bytes = self.memory.get(start..start + 16).ok_or_else(refused)?;
+        let mut out = [0u8; 16];
+        out.copy_from_slice(bytes);
+        Ok(Some(out))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Faults {
     /// (uid, frames the tag still answers before it is lifted)
@@ -141,6 +191,7 @@ struct Faults {
 #[derive(Debug, Default)]
 struct Pad {
     tags: Vec<SimTag>,
+    cards: Vec<SimCard>,
     clock: Duration,
     frames: u64,
     /// Tags per slot of the running 16-slot inventory, and the next slot to open.
@@ -312,7 +363,34 @@ impl SimPad {
     }
 
     pub fn clear(&self) {
-        self.pad().tags.clear();
+        let mut pad = self.pad();
+        pad.tags.clear();
+        pad.cards.clear();
+    }
+
+    /// Put an ISO 14443A patron card with `memory` (and the factory key) on the pad,
+    /// replacing one with the same UID.
+    pub fn place_card(&self, uid: CardUid, memory: Vec<u8>) {
+        self.place_sim_card(SimCard::new(uid, memory));
+    }
+
+    pub fn place_sim_card(&self, card: SimCard) {
+        let mut pad = self.pad();
+        pad.cards.retain(|c| c.uid != card.uid);
+        pad.cards.push(card);
+    }
+
+    /// Take the patron cards off the pad; false if there were none.
+    pub fn lift_card(&self) -> bool {
+        let mut pad = self.pad();
+        let had = !pad.cards.is_empty();
+        pad.cards.clear();
+        had
+    }
+
+    /// A copy of the patron cards now on the pad.
+    pub fn cards(&self) -> Vec<SimCard> {
+        self.pad().cards.clone()
     }
 
     /// A copy of the tags now on the pad.
@@ -438,6 +516,41 @@ impl SimPad {
             std::thread::sleep(spent);
         }
         Ok(reply)
+    }
+}
+
+impl CardReader for SimPad {
+    fn poll_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
+        let (result, spent, real_time) = {
+            let mut pad = self.pad();
+            let before = pad.clock;
+            pad.frames += 1;
+            if pad.faults.link_failures > 0 {
+                pad.faults.link_failures -= 1;
+                return Err(ReaderError::Link(SimError::LinkDown.to_string()));
+            }
+            pad.clock += air::CARD_POLL;
+            let result = match pad.cards.as_slice() {
+                [] => Ok(None),
+                [card] => card.read(read).map(|data| {
+                    Some(CardRead {
+                        uid: card.uid,
+                        data,
+                    })
+                }),
+                _ => Err(ReaderError::Card(
+                    "several ISO 14443A cards are in the field".into(),
+                )),
+            };
+            if *read != CardMemoryRead::None && matches!(result, Ok(Some(_))) {
+                pad.clock += air::CARD_READ;
+            }
+            (result, pad.clock.saturating_sub(before), pad.real_time)
+        };
+        if real_time {
+            std::thread::sleep(spent);
+        }
+        result
     }
 }
 
@@ -980,5 +1093,50 @@ mod tests {
             pad.load_str("[[tag]]\nuid = \"E004010012345678\"\ncolour = 1")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn cards_on_the_pad_answer_polls() {
+        let mut pad = SimPad::new();
+        let uid = CardUid::parse("DEADBEEF").expect("uid");
+        let mut memory = vec![0u8; 64 * 16];
+        memory[4 * 16..4 * 16 + 4].copy_from_slice(b"4711");
+        let key = [1, 2, 3, 4, 5, 6];
+        pad.place_sim_card(SimCard {
+            key_a: key,
+            ..SimCard::new(uid, memory)
+        });
+        let before = pad.air_time();
+        let read = CardMemoryRead::ClassicBlock {
+            block: 4,
+            key_a: key,
+        };
+        let card = pad.poll_card(&read).expect("poll").expect("card");
+        assert_eq!(card.data.map(|d| d[..4].to_vec()), Some(b"4711".to_vec()));
+        assert_eq!(pad.air_time() - before, air::CARD_POLL + air::CARD_READ);
+        let wrong = CardMemoryRead::ClassicBlock {
+            block: 4,
+            key_a: FACTORY_KEY,
+        };
+        assert!(matches!(pad.poll_card(&wrong), Err(ReaderError::Card(_))));
+        let past_the_end = CardMemoryRead::UltralightPages { page: 255 };
+        assert!(matches!(
+            pad.poll_card(&past_the_end),
+            Err(ReaderError::Card(_))
+        ));
+
+        pad.place_card(CardUid::parse("01020304").expect("uid"), Vec::new());
+        assert!(matches!(
+            pad.poll_card(&CardMemoryRead::None),
+            Err(ReaderError::Card(_))
+        ));
+        pad.fail_link(1);
+        assert!(matches!(
+            pad.poll_card(&CardMemoryRead::None),
+            Err(ReaderError::Link(_))
+        ));
+        assert!(pad.lift_card());
+        assert_eq!(pad.poll_card(&CardMemoryRead::None), Ok(None));
+        assert!(!pad.lift_card());
     }
 }

@@ -211,7 +211,8 @@ impl std::fmt::Debug for EvdevWedge {
     }
 }
 
-const BY_ID: &str = "/dev/input/by-id";
+/// Where udev names keyboards (and keyboard-wedge scanners) by their USB identity.
+pub const BY_ID: &str = "/dev/input/by-id";
 
 impl EvdevWedge {
     /// Opens and grabs the event device at `path`.

@@ -1,9 +1,11 @@
-//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection. Each tool
+//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection, the
+//! technician's `doctor`. Each tool
 //! returns a serialisable report; the command line prints it as text or, with `--json`, as
 //! JSON.
 
 pub mod barcode;
 pub mod demo_ils;
+pub mod doctor;
 pub mod report;
 pub mod sip2;
 pub mod tag;

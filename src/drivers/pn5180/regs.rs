@@ -10,6 +10,7 @@ pub mod cmd {
     pub const READ_EEPROM: u8 = 0x07;
     pub const SEND_DATA: u8 = 0x09;
     pub const READ_DATA: u8 = 0x0A;
+    pub const MIFARE_AUTHENTICATE: u8 = 0x0C;
     pub const LOAD_RF_CONFIG: u8 = 0x11;
     pub const RF_ON: u8 = 0x16;
     pub const RF_OFF: u8 = 0x17;
@@ -71,6 +72,9 @@ pub const CRC_ENABLE: u32 = 0x0000_0001;
 /// LOAD_RF_CONFIG arguments (transmitter, receiver).
 pub const RF_CONFIG_ISO15693: (u8, u8) = (0x0D, 0x8D);
 pub const RF_CONFIG_ISO14443A_106: (u8, u8) = (0x00, 0x80);
+
+/// MIFARE_AUTHENTICATE key type: key A (0x61 would be key B).
+pub const MIFARE_KEY_A: u8 = 0x60;
 
 /// EEPROM: product version at 0x10, firmware version at 0x12, EEPROM version at 0x14; each
 /// two bytes, minor first.

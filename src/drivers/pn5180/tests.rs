@@ -372,3 +372,182 @@ fn no_card_is_none() {
     assert_eq!(d.read_14443a_uid(), Ok(None));
     finish(d);
 }
+
+impl Script {
+    /// A reception of `data` after a transceive.
+    fn receive(&mut self, data: &[u8]) -> &mut Self {
+        self.read_reg(0x02, 0x0000_0003)
+            .read_reg(0x13, data.len() as u32)
+            .query(&[0x0A, 0x00], data)
+    }
+
+    /// TIMER1 ran out: nobody answered.
+    fn silence(&mut self) -> &mut Self {
+        self.read_reg(0x02, 0x0000_1002)
+    }
+
+    fn crc(&mut self, on: bool) -> &mut Self {
+        if on {
+            self.write(&[0x01, 0x19, 0x01, 0x00, 0x00, 0x00])
+                .write(&[0x01, 0x12, 0x01, 0x00, 0x00, 0x00])
+        } else {
+            self.write(&[0x02, 0x19, 0xFE, 0xFF, 0xFF, 0xFF])
+                .write(&[0x02, 0x12, 0xFE, 0xFF, 0xFF, 0xFF])
+        }
+    }
+
+    /// Field off, ISO 14443A configuration with the crypto unit off, field on, and the 5 ms
+    /// receive timeout (67800 ticks = 0x0108D8).
+    fn enter_14443a(&mut self) -> &mut Self {
+        self.write(&[0x17, 0x00])
+            .write(&[0x11, 0x00, 0x80])
+            .write(&[0x02, 0x00, 0xBF, 0xFF, 0xFF, 0xFF])
+            .write(&[0x00, 0x0F, 0x01, 0x08, 0x10, 0x00])
+            .write(&[0x16, 0x00])
+            .read_reg(0x02, 0x0000_0200)
+            .write(&[0x00, 0x03, 0x00, 0x02, 0x00, 0x00])
+            .write(&[0x00, 0x0C, 0xD8, 0x08, 0x01, 0x00])
+    }
+
+    /// WUPA answered with an ATQA.
+    fn wake_up(&mut self, atqa: &[u8]) -> &mut Self {
+        self.crc(false).send(&[0x09, 0x07, 0x52]).receive(atqa)
+    }
+
+    /// One cascade level: anticollision (CRC off) answered with `uid4` + BCC, then SELECT
+    /// (CRC on) answered with `sak`.
+    fn cascade_level(&mut self, sel: u8, uid4: [u8; 4], sak: u8) -> &mut Self {
+        let bcc = uid4.iter().fold(0, |a, b| a ^ b);
+        let mut level = uid4.to_vec();
+        level.push(bcc);
+        let mut select = vec![0x09, 0x00, sel, 0x70];
+        select.extend_from_slice(&level);
+        self.crc(false)
+            .send(&[0x09, 0x00, sel, 0x20])
+            .receive(&level)
+            .crc(true)
+            .send(&select)
+            .receive(&[sak])
+    }
+
+    fn halt(&mut self) -> &mut Self {
+        self.crc(true).send(&[0x09, 0x00, 0x50, 0x00]).silence()
+    }
+
+    /// Crypto unit off, field off, and ISO 15693 again.
+    fn back_to_15693(&mut self) -> &mut Self {
+        self.write(&[0x02, 0x00, 0xBF, 0xFF, 0xFF, 0xFF])
+            .write(&[0x17, 0x00])
+            .activate_15693(TX_CONFIG)
+    }
+}
+
+const KEY: [u8; 6] = [0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5];
+const BLOCK: [u8; 16] = *b"21234000012345\0\0";
+
+#[test]
+fn poll_authenticates_and_reads_a_classic_block_then_returns_to_15693() {
+    let mut s = Script::default();
+    s.enter_14443a()
+        .wake_up(&[0x04, 0x00])
+        .cascade_level(0x93, [0xDE, 0xAD, 0xBE, 0xEF], 0x08)
+        // MIFARE_AUTHENTICATE: key, key A, block 4, the UID; status 0 = authenticated
+        .query(
+            &[
+                0x0C, 0xA0, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0x60, 0x04, 0xDE, 0xAD, 0xBE, 0xEF,
+            ],
+            &[0x00],
+        )
+        .crc(true)
+        .send(&[0x09, 0x00, 0x30, 0x04])
+        .receive(&BLOCK)
+        .halt()
+        .back_to_15693();
+    let mut d = driver(&s, &[]);
+    let card = d
+        .poll_card(&CardMemoryRead::ClassicBlock {
+            block: 4,
+            key_a: KEY,
+        })
+        .expect("poll")
+        .expect("a card");
+    assert_eq!(card.uid.to_hex(), "DEADBEEF");
+    assert_eq!(card.data, Some(BLOCK));
+    finish(d);
+}
+
+#[test]
+fn poll_reads_ultralight_pages_of_a_seven_byte_uid() {
+    let mut s = Script::default();
+    s.enter_14443a()
+        .wake_up(&[0x44, 0x00])
+        .cascade_level(0x93, [0x88, 0x04, 0xA2, 0x24], 0x04)
+        .cascade_level(0x95, [0x6A, 0x5D, 0x5C, 0x80], 0x00)
+        .crc(true)
+        .send(&[0x09, 0x00, 0x30, 0x04])
+        .receive(&BLOCK)
+        .halt()
+        .back_to_15693();
+    let mut d = driver(&s, &[]);
+    let card = d
+        .poll_card(&CardMemoryRead::UltralightPages { page: 4 })
+        .expect("poll")
+        .expect("a card");
+    assert_eq!(card.uid.to_hex(), "04A2246A5D5C80");
+    assert_eq!(card.data, Some(BLOCK));
+    finish(d);
+}
+
+#[test]
+fn poll_without_a_card_still_returns_to_15693() {
+    let mut s = Script::default();
+    s.enter_14443a()
+        .crc(false)
+        .send(&[0x09, 0x07, 0x52])
+        .silence()
+        .back_to_15693();
+    let mut d = driver(&s, &[]);
+    assert_eq!(d.poll_card(&CardMemoryRead::None), Ok(None));
+    finish(d);
+}
+
+#[test]
+fn refused_key_is_a_card_error_and_the_chip_returns_to_15693() {
+    let mut s = Script::default();
+    s.enter_14443a()
+        .wake_up(&[0x04, 0x00])
+        .cascade_level(0x93, [0xDE, 0xAD, 0xBE, 0xEF], 0x08)
+        .query(
+            &[
+                0x0C, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x60, 0x08, 0xDE, 0xAD, 0xBE, 0xEF,
+            ],
+            &[0x01],
+        )
+        .back_to_15693();
+    let mut d = driver(&s, &[]);
+    let read = CardMemoryRead::ClassicBlock {
+        block: 8,
+        key_a: crate::rfid::card::FACTORY_KEY,
+    };
+    let err = CardReader::poll_card(&mut d, &read).expect_err("refused");
+    assert!(matches!(err, ReaderError::Card(_)), "{err}");
+    finish(d);
+}
+
+#[test]
+fn several_cards_at_once_are_a_card_error() {
+    let mut s = Script::default();
+    s.enter_14443a()
+        .wake_up(&[0x04, 0x00])
+        .crc(false)
+        .send(&[0x09, 0x00, 0x93, 0x20])
+        .read_reg(0x02, 0x0000_0003)
+        .read_reg(0x13, 0x0004_0000 | (12 << 19) | 0x0005)
+        .back_to_15693();
+    let mut d = driver(&s, &[]);
+    assert_eq!(
+        d.poll_card(&CardMemoryRead::None),
+        Err(Error::MultipleCards)
+    );
+    finish(d);
+}

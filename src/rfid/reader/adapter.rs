@@ -216,7 +216,9 @@ fn outcome_of(error: ReaderError) -> Result<WriteOutcome, ReaderError> {
         ReaderError::TagError { error, .. } => Ok(WriteOutcome::NotVerified {
             reason: format!("tag refused: {error}"),
         }),
-        ReaderError::Protocol(reason) => Ok(WriteOutcome::NotVerified { reason }),
+        ReaderError::Protocol(reason) | ReaderError::Card(reason) => {
+            Ok(WriteOutcome::NotVerified { reason })
+        }
         link @ ReaderError::Link(_) => Err(link),
     }
 }
