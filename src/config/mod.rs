@@ -26,6 +26,7 @@ pub struct Settings {
     pub offline: Offline,
     pub staff: Staff,
     pub telemetry: Telemetry,
+    pub receipt: crate::receipt::ReceiptSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -547,6 +548,7 @@ impl Settings {
                 "must be non-empty and contain no MQTT wildcards ('#', '+')".into(),
             );
         }
+        self.receipt.problems(&mut out);
         out
     }
 
@@ -557,6 +559,7 @@ impl Settings {
             &mut s.ils.password,
             &mut s.ils.terminal_password,
             &mut s.staff.pin_hash,
+            &mut s.receipt.email.password,
         ] {
             if !secret.is_empty() {
                 *secret = REDACTED.into();
@@ -570,6 +573,7 @@ impl Settings {
         !self.ils.password.is_empty()
             || !self.ils.terminal_password.is_empty()
             || !self.staff.pin_hash.is_empty()
+            || !self.receipt.email.password.is_empty()
     }
 
     /// Loan period in days for a SIP2 media type code, for offline loans.
@@ -977,11 +981,12 @@ mod tests {
         s.ils.password = "pw".into();
         s.ils.terminal_password = "tpw".into();
         s.staff.pin_hash = "$argon2id$v=19$...".into();
+        s.receipt.email.password = "mailpw".into();
         assert!(s.has_secrets());
         let shown = toml::to_string(&s.redacted()).expect("serialize");
         assert!(!shown.contains("pw\""), "{shown}");
         assert!(!shown.contains("argon2"), "{shown}");
-        assert_eq!(shown.matches(REDACTED).count(), 3);
+        assert_eq!(shown.matches(REDACTED).count(), 4);
         assert!(!Settings::default().has_secrets());
     }
 

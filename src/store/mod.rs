@@ -7,6 +7,7 @@
 
 pub mod journal;
 mod migrations;
+pub mod receipts;
 
 use std::path::{Path, PathBuf};
 use std::thread;
