@@ -70,6 +70,9 @@ enum Command {
     /// The offline queue: show it, or replay it to the library system
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// Check the receipt printer and the mail server: a sample receipt, printed or mailed
+    #[command(subcommand)]
+    Receipt(selfcheck::tools::receipt::ReceiptCommand),
     /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
     #[cfg(feature = "gui")]
     Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
@@ -329,6 +332,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::DemoIls(args) => demo_ils(args),
+        Command::Receipt(cmd) => Ok(selfcheck::tools::receipt::run(
+            cmd,
+            &load_settings(&cli.global)?.0,
+            &Board::load(&cli.global.board)?,
+        )?),
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {

@@ -249,6 +249,11 @@ impl ReceiptPrinter {
         })
     }
 
+    /// Where the printer is (`tcp://...`), `None` for one given by the caller.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
+    }
+
     /// The bytes `receipt` prints as (sans-IO: nothing is sent).
     pub fn job(&self, receipt: &Receipt) -> Vec<u8> {
         print_job(receipt, self.options, &self.raster, self.qr)
