@@ -86,17 +86,21 @@ pub async fn deliver_due(
     mailer: &Mailer,
     now: DateTime<Utc>,
 ) -> Result<Delivery, EmailError> {
-    deliver(store, mailer, now, now).await
+    deliver(store, mailer, now, Some(now)).await
 }
+
+/// Sorts after every time stamp the outbox holds: "whatever its retry time".
+const ANY_TIME: &str = "9999-12-31T23:59:59.999Z";
 
 async fn deliver(
     store: &StoreHandle,
     mailer: &Mailer,
     now: DateTime<Utc>,
-    due_by: DateTime<Utc>,
+    due_by: Option<DateTime<Utc>>,
 ) -> Result<Delivery, EmailError> {
     let mut report = Delivery::default();
-    let (due_by, lease) = (stamp(due_by), stamp(later(now, LEASE)));
+    let due_by = due_by.map_or_else(|| ANY_TIME.to_string(), stamp);
+    let lease = stamp(later(now, LEASE));
     let give_up_before = stamp(now - chrono::Duration::from_std(GIVE_UP_AFTER).unwrap_or_default());
     loop {
         let (due, lease) = (due_by.clone(), lease.clone());
@@ -159,7 +163,7 @@ pub async fn drain(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut total = Delivery::default();
     loop {
-        let round = deliver(store, mailer, Utc::now(), DateTime::<Utc>::MAX_UTC).await?;
+        let round = deliver(store, mailer, Utc::now(), None).await?;
         total.sent += round.sent;
         total.deferred += round.deferred;
         total.dropped += round.dropped;

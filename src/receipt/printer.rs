@@ -64,8 +64,7 @@ impl PrintError {
 /// A receipt printer. Calls block for at most the adapter's timeout per step: run them on a
 /// blocking thread (`tokio::task::spawn_blocking`), never on the UI thread.
 pub trait Printer: Send {
-    /// Ask the printer how it is; `Ok(None)` when it cannot say (a file, a printer that does
-    /// not answer status queries).
+    /// Ask the printer how it is; `Ok(None)` when it cannot say (a file).
     fn status(&mut self) -> Result<Option<PrinterStatus>, PrintError>;
     /// Print one job, unless the printer says it cannot (no paper, cover open, ...). Returns
     /// the status after printing when the printer gives one.
@@ -100,24 +99,20 @@ impl EscposPrinter {
         transport::open(&self.address, self.timeout).map_err(|e| self.unreachable(e))
     }
 
-    /// The DLE EOT answers, `None` when the link is one-way or the printer stays silent on
-    /// the first query (some printers have no real-time status).
+    /// The DLE EOT answers, `None` when the link is one-way (a file). A two-way printer that
+    /// does not answer in time is unreachable: the kiosk says so rather than print blind.
     fn ask(&self, link: &mut dyn Link) -> Result<Option<PrinterStatus>, PrintError> {
         if !self.address.is_two_way() {
             return Ok(None);
         }
         let mut status = PrinterStatus::default();
-        for (n, query) in QUERIES.into_iter().enumerate() {
+        for query in QUERIES {
             let deadline = Instant::now() + self.timeout;
             transport::write_all_by(link, &query.bytes(), deadline)
                 .map_err(|e| self.unreachable(e))?;
             match transport::read_byte_by(link, deadline) {
                 Ok(Some(answer)) => status.apply(query, answer)?,
                 Ok(None) => return Ok(None),
-                Err(e) if n == 0 && e.kind() == io::ErrorKind::TimedOut => {
-                    tracing::warn!(printer = %self.address, "no answer to DLE EOT: printing without status");
-                    return Ok(None);
-                }
                 Err(e) => return Err(self.unreachable(e)),
             }
         }

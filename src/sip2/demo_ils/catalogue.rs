@@ -1741,9 +1741,9 @@ mod tests {
         let mut c = cat();
         let li = id("2100000000001");
         let frankenstein = id("3100000000023");
-        let jane = id("3100000000022");
+        let film = id("3100000000031");
         let view = c.patron_view(&li, now()).expect("db").expect("li");
-        assert_eq!(view.holds_ready, vec![jane.clone()]);
+        assert_eq!(view.holds_ready, vec![film.clone()]);
         assert_eq!(view.holds_waiting, vec![frankenstein.clone()]);
         assert_eq!(view.address, "Via Cavour 12, 50129 Firenze");
         let waiting = view
@@ -1780,20 +1780,20 @@ mod tests {
         assert_eq!(back.destination, sample::HOME_DELIVERY);
 
         // A hold on the shelf moved to the branch travels there and waits again.
-        let out = hold(&mut c, HoldMode::Change, &jane, sample::BRANCH);
+        let out = hold(&mut c, HoldMode::Change, &film, sample::BRANCH);
         assert!(out.ok && !out.available);
-        let item = c.item(&jane).expect("db").expect("jane");
+        let item = c.item(&film).expect("db").expect("film");
         assert_eq!(
             (item.state, item.destination.as_str()),
             (ItemState::InTransit, sample::BRANCH)
         );
-        let arrived = c.checkin(&jane, sample::BRANCH, None, now()).expect("db");
+        let arrived = c.checkin(&film, sample::BRANCH, None, now()).expect("db");
         assert_eq!(arrived.sort_bin, "H");
-        assert!(hold(&mut c, HoldMode::Change, &jane, sample::BRANCH).available);
+        assert!(hold(&mut c, HoldMode::Change, &film, sample::BRANCH).available);
         // Cancelled on the shelf, the item is free again and goes home.
-        let out = hold(&mut c, HoldMode::Delete, &jane, "");
+        let out = hold(&mut c, HoldMode::Delete, &film, "");
         assert!(out.ok);
-        let item = c.item(&jane).expect("db").expect("jane");
+        let item = c.item(&film).expect("db").expect("film");
         assert_eq!(
             (item.state, item.destination.as_str()),
             (ItemState::InTransit, sample::MAIN)

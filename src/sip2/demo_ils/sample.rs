@@ -126,7 +126,7 @@ pub(crate) const ITEMS: &[SampleItem] = &[
     item!("3100000000019", "To Kill a Mockingbird", "Harper Lee", "978009954955", "001", 1, "813.54 LEE", MAIN, Start::Shelf),
     item!("3100000000020", "The Great Gatsby", "F. Scott Fitzgerald", "978014118263", "001", 1, "813.52 FIT", MAIN, Start::Loan(2, -12)),
     item!("3100000000021", "Moby-Dick", "Herman Melville", "978014243724", "001", 1, "813.3 MEL", MAIN, Start::Shelf),
-    item!("3100000000022", "Jane Eyre", "Charlotte Brontë", "978014144114", "001", 1, "823.8 BRO", MAIN, Start::HoldShelf(0)),
+    item!("3100000000022", "Jane Eyre", "Charlotte Brontë", "978014144114", "001", 1, "823.8 BRO", MAIN, Start::Shelf),
     item!("3100000000023", "Frankenstein", "Mary Shelley", "978014143947", "001", 1, "823.7 SHE", MAIN, Start::Loan(6, 1)),
     item!("3100000000024", "The Hobbit", "J. R. R. Tolkien", "978026110221", "001", 1, "823.912 TOL", MAIN, Start::Shelf),
     // Magazines
@@ -137,7 +137,7 @@ pub(crate) const ITEMS: &[SampleItem] = &[
     item!("3100000000028", "Beethoven: The Nine Symphonies (3 CD)", "Ludwig van Beethoven", "", "006", 3, "CD 780 BEE", MAIN, Start::Shelf),
     item!("3100000000029", "邓丽君 经典金曲", "邓丽君", "", "006", 1, "CD 782 DEN", MAIN, Start::Shelf),
     item!("3100000000030", "Nuovo Cinema Paradiso", "Giuseppe Tornatore", "", "005", 1, "DVD 791 TOR", MAIN, Start::Shelf),
-    item!("3100000000031", "卧虎藏龙", "李安", "", "005", 1, "DVD 791 LEE", MAIN, Start::Shelf),
+    item!("3100000000031", "卧虎藏龙", "李安", "", "005", 1, "DVD 791 LEE", MAIN, Start::HoldShelf(0)),
     item!("3100000000032", "The Godfather", "Francis Ford Coppola", "", "005", 1, "DVD 791 COP", MAIN, Start::Shelf),
 ];
 
