@@ -90,7 +90,11 @@ impl FromStr for PrinterAddress {
             });
         }
         if let Some(rest) = v.strip_prefix("file:") {
-            let path = rest.strip_prefix("//").unwrap_or(rest);
+            // `file:///x` is the URL form of `file:/x`.
+            let path = rest
+                .strip_prefix("//")
+                .filter(|p| p.starts_with('/'))
+                .unwrap_or(rest);
             return Ok(PrinterAddress::File(absolute(value, path)?));
         }
         Err(invalid(value, PRINTER_FORMS))
@@ -439,8 +443,17 @@ mod tests {
     proptest! {
         #[test]
         fn junk_never_panics(text in ".{0,60}") {
-            let _ = text.parse::<PrinterAddress>();
+            if let Ok(a) = text.parse::<PrinterAddress>() {
+                prop_assert_eq!(a.to_string().parse::<PrinterAddress>(), Ok(a));
+            }
             let _ = text.parse::<SmtpAddress>();
+        }
+
+        #[test]
+        fn printer_addresses_round_trip(scheme in "(tcp://|usb:|serial:|file:)", rest in "[/a-z0-9:.\\[\\]?=]{0,30}") {
+            if let Ok(a) = format!("{scheme}{rest}").parse::<PrinterAddress>() {
+                prop_assert_eq!(a.to_string().parse::<PrinterAddress>(), Ok(a));
+            }
         }
     }
 }
