@@ -277,6 +277,14 @@ fn network_printer(sim: &SimPrinter) -> ReceiptPrinter {
         .expect("a printer")
 }
 
+/// A loopback port nothing listens on (until someone binds it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 /// Run `f` on a thread and wait at most [`GUARD`]: a hang fails the test instead of stalling it.
 fn bounded<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
@@ -347,10 +355,7 @@ fn a_printer_that_does_not_answer_times_out() {
 
 #[test]
 fn an_unreachable_printer_is_an_error_not_a_hang() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = free_port();
     let address: PrinterAddress = format!("tcp://127.0.0.1:{port}").parse().expect("url");
     let mut printer = EscposPrinter::new(address, Duration::from_millis(300));
     let outcome = bounded(move || printer.status());
@@ -523,10 +528,7 @@ async fn mail_waits_while_the_server_is_down_and_goes_when_it_is_up() {
     let Some(python) = common::python() else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
+    let port = free_port();
     let store = outbox();
     let settings = mail_settings(port);
     let mailer = Mailer::from_settings(&settings).expect("mailer");

@@ -138,6 +138,9 @@ fn host_port(value: &str, rest: &str, default: u16) -> Result<(String, u16), Add
     if host.is_empty() {
         return Err(invalid(value, "has no host"));
     }
+    if host.contains(['[', ']']) {
+        return Err(invalid(value, "has a stray bracket in the host"));
+    }
     let port =
         match port {
             None => default,

@@ -1,5 +1,5 @@
 //! ESC/POS byte streams, sans-IO: a writer for the commands a receipt needs, and a reader
-//! that takes a stream apart again (tests, `receipt print --file`, the simulated printer).
+//! that takes a stream apart again (tests and diagnostics).
 //!
 //! Commands (Epson ESC/POS): `ESC @` initialise, `ESC t n` code table, `ESC a n` alignment,
 //! `ESC E n` emphasis, `FS &` / `FS .` enter and leave Chinese (double-byte) mode, `GS v 0`
@@ -161,11 +161,11 @@ impl<'a> EscPos<'a> {
         };
         function(&[b'1', b'A', b'2', 0]); // model 2
         function(&[b'1', b'C', 6]); // module size in dots
-        function(&[b'1', b'E', b'1']); // error correction M
+        function(b"1E1"); // error correction M
         let mut store = vec![b'1', b'P', b'0'];
         store.extend_from_slice(bytes);
         function(&store);
-        function(&[b'1', b'Q', b'0']); // print it
+        function(b"1Q0"); // print it
         self.out.push(LF);
         true
     }
@@ -322,11 +322,12 @@ pub fn text_lines(pieces: &[Piece]) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn options(chinese: ChineseMode) -> EncoderOptions {
+    /// The default settings with this Chinese mode.
+    pub(crate) fn options(chinese: ChineseMode) -> EncoderOptions {
         EncoderOptions::from_settings(&ReceiptSettings {
             chinese,
             ..ReceiptSettings::default()

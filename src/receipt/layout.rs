@@ -190,17 +190,11 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::codepage::CodePage;
+    use super::super::escpos::tests::options;
     use super::super::escpos::{Piece, read_back, text_lines};
-    use super::super::settings::{ChineseMode, ReceiptSettings};
+    use super::super::settings::ChineseMode;
     use super::*;
     use crate::kiosk::Language;
-
-    fn options(chinese: ChineseMode) -> EncoderOptions {
-        EncoderOptions::from_settings(&ReceiptSettings {
-            chinese,
-            ..ReceiptSettings::default()
-        })
-    }
 
     #[test]
     fn wrapping() {

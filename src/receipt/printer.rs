@@ -319,20 +319,4 @@ mod tests {
             .expect("a printer");
         assert_eq!(p.address.as_deref(), Some("file:/tmp/x.bin"));
     }
-
-    #[test]
-    fn unreachable_printer_is_reported_as_such() {
-        // A port nothing listens on: connection refused at once.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let address = PrinterAddress::Tcp {
-            host: "127.0.0.1".into(),
-            port,
-        };
-        let mut printer = EscposPrinter::new(address, Duration::from_millis(300));
-        let e = printer.print(b"x").expect_err("nobody there");
-        assert_eq!(e.problem(), Some(PrinterProblem::Unreachable));
-    }
 }

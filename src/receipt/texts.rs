@@ -5,10 +5,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use crate::kiosk::Language;
 
 // The screens' date format, shared rather than copied. It lives with the UI, which is only
-// built with the `gui` feature, and receipts print without it.
+// built with the `gui` feature; without it, receipts compile the same file on their own.
+#[cfg(not(feature = "gui"))]
 #[path = "../ui/format.rs"]
 #[allow(dead_code)]
 mod format;
+#[cfg(feature = "gui")]
+use crate::ui::format;
 
 /// One language's receipt words.
 #[derive(Debug)]
@@ -33,6 +36,10 @@ pub struct Texts {
     pub greeting: &'static str,
     /// The mail's closing note: the address is not kept.
     pub mail_footer: &'static str,
+    /// Told to the patron when the printer has no paper.
+    pub no_paper: &'static str,
+    /// Told to the patron when the printer cannot print for another reason.
+    pub printer_down: &'static str,
 }
 
 const ENGLISH: Texts = Texts {
@@ -53,6 +60,8 @@ const ENGLISH: Texts = Texts {
     subject: "Your receipt from {library}",
     greeting: "Here is the receipt of your visit.",
     mail_footer: "This message was sent once to the address the library has for you; the kiosk does not keep it.",
+    no_paper: "The printer is out of paper: no printed receipt this time.",
+    printer_down: "The receipt printer is not working: no printed receipt this time.",
 };
 
 const ITALIAN: Texts = Texts {
@@ -73,6 +82,8 @@ const ITALIAN: Texts = Texts {
     subject: "La ricevuta di {library}",
     greeting: "Ecco la ricevuta della tua visita.",
     mail_footer: "Questo messaggio è stato inviato una sola volta all'indirizzo che la biblioteca ha per te; la postazione non lo conserva.",
+    no_paper: "La stampante è senza carta: questa volta niente ricevuta stampata.",
+    printer_down: "La stampante non funziona: questa volta niente ricevuta stampata.",
 };
 
 const CHINESE: Texts = Texts {
@@ -93,6 +104,8 @@ const CHINESE: Texts = Texts {
     subject: "{library}借还凭条",
     greeting: "这是您本次借还的凭条。",
     mail_footer: "本凭条只发送一次，本机不保存或留下您的资料。",
+    no_paper: "凭条用完，本次无法出凭条。",
+    printer_down: "凭条机暂时不能使用，本次无法出凭条。",
 };
 
 /// The words of `language`.
@@ -120,8 +133,16 @@ impl Texts {
         self.subject.replace("{library}", library)
     }
 
+    /// What the patron is told when their receipt could not be printed.
+    pub fn printer_problem(&self, problem: super::PrinterProblem) -> &'static str {
+        match problem {
+            super::PrinterProblem::PaperOut => self.no_paper,
+            _ => self.printer_down,
+        }
+    }
+
     /// Every text, for coverage checks (font, code page).
-    pub fn all(&self) -> [&'static str; 17] {
+    pub fn all(&self) -> [&'static str; 19] {
         [
             self.receipt,
             self.terminal,
@@ -140,6 +161,8 @@ impl Texts {
             self.subject,
             self.greeting,
             self.mail_footer,
+            self.no_paper,
+            self.printer_down,
         ]
     }
 }
