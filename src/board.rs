@@ -153,11 +153,19 @@ pub enum ScannerKind {
     Serial,
 }
 
+/// The receipt printer a board has. `[receipt] printer` in the settings overrides it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterBoard {
     pub kind: PrinterKind,
+    /// escpos-usb: the usblp node (`/dev/usb/lp0`); escpos-serial: the tty.
     pub device: Option<PathBuf>,
+    /// escpos-tcp: HOST:PORT (port 9100 when left out).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// escpos-serial: the line speed (9600 when left out).
+    #[serde(default)]
+    pub baud: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -167,6 +175,7 @@ pub enum PrinterKind {
     None,
     EscposUsb,
     EscposSerial,
+    EscposTcp,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -273,6 +282,15 @@ impl Board {
             }
         }
         self.check_patron_card()?;
+        match self.printer.kind {
+            PrinterKind::EscposUsb | PrinterKind::EscposSerial if self.printer.device.is_none() => {
+                return Err("an escpos-usb or escpos-serial printer needs printer.device".into());
+            }
+            PrinterKind::EscposTcp if self.printer.address.is_none() => {
+                return Err("printer.kind = \"escpos-tcp\" needs printer.address".into());
+            }
+            _ => {}
+        }
         match self.scanner.kind {
             ScannerKind::Evdev if self.scanner.device.is_none() => {
                 Err("scanner.kind = \"evdev\" needs scanner.device (a path or \"auto\")".into())
@@ -421,6 +439,14 @@ mod tests {
             "name = \"x\"\n[rfid]\nreader = \"sim\"\n[patron_card]\nreader = \"none\"\n[scanner]\nkind = \"serial\"\n",
         );
         assert!(msg.contains("scanner.port"), "{msg}");
+        let msg = parse_err(&format!(
+            "name = \"x\"\n[rfid]\nreader = \"sim\"\n{TAIL}[printer]\nkind = \"escpos-usb\"\n"
+        ));
+        assert!(msg.contains("printer.device"), "{msg}");
+        let msg = parse_err(&format!(
+            "name = \"x\"\n[rfid]\nreader = \"sim\"\n{TAIL}[printer]\nkind = \"escpos-tcp\"\n"
+        ));
+        assert!(msg.contains("printer.address"), "{msg}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod fleet;
 pub mod hw;
 pub mod kiosk;
 pub mod logging;
+pub mod receipt;
 pub mod rfid;
 pub mod runtime;
 pub mod scan;

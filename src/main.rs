@@ -73,6 +73,9 @@ enum Command {
     Sync(SyncCommand),
     /// Check the terminal: board, devices, reader, display, audio, clock, disk, settings, ILS
     Doctor(selfcheck::tools::doctor::DoctorArgs),
+    /// Check the receipt printer and the mail server: a sample receipt, printed or mailed
+    #[command(subcommand)]
+    Receipt(selfcheck::tools::receipt::ReceiptCommand),
     /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
     #[cfg(feature = "gui")]
     Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
@@ -344,6 +347,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 data_dir: data_dir(cli.global.data_dir.as_deref()).map_err(|e| format!("{e:#}")),
             },
         )),
+        Command::Receipt(cmd) => Ok(selfcheck::tools::receipt::run(
+            cmd,
+            &load_settings(&cli.global)?.0,
+            &Board::load(&cli.global.board)?,
+        )?),
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {

@@ -27,6 +27,7 @@ pub struct Settings {
     pub staff: Staff,
     pub telemetry: Telemetry,
     pub patron_card: crate::rfid::patron_card::PatronCardSettings,
+    pub receipt: crate::receipt::ReceiptSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -601,6 +602,7 @@ impl Settings {
             );
         }
         self.patron_card.problems(&mut out);
+        self.receipt.problems(&mut out);
         out
     }
 
@@ -611,6 +613,7 @@ impl Settings {
             &mut s.ils.password,
             &mut s.ils.terminal_password,
             &mut s.staff.pin_hash,
+            &mut s.receipt.email.password,
         ] {
             if !secret.is_empty() {
                 *secret = REDACTED.into();
@@ -626,6 +629,7 @@ impl Settings {
             || !self.ils.terminal_password.is_empty()
             || !self.staff.pin_hash.is_empty()
             || self.patron_card.has_secrets()
+            || !self.receipt.email.password.is_empty()
     }
 
     /// Loan period in days for a SIP2 media type code, for offline loans.
@@ -1059,11 +1063,12 @@ mod tests {
         s.ils.password = "pw".into();
         s.ils.terminal_password = "tpw".into();
         s.staff.pin_hash = "$argon2id$v=19$...".into();
+        s.receipt.email.password = "mailpw".into();
         assert!(s.has_secrets());
         let shown = toml::to_string(&s.redacted()).expect("serialize");
         assert!(!shown.contains("pw\""), "{shown}");
         assert!(!shown.contains("argon2"), "{shown}");
-        assert_eq!(shown.matches(REDACTED).count(), 3);
+        assert_eq!(shown.matches(REDACTED).count(), 4);
         assert!(!Settings::default().has_secrets());
     }
 

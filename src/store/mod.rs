@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod journal;
 mod migrations;
+pub mod receipts;
 
 use std::path::{Path, PathBuf};
 use std::thread;

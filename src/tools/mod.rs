@@ -6,6 +6,7 @@
 pub mod barcode;
 pub mod demo_ils;
 pub mod doctor;
+pub mod receipt;
 pub mod report;
 pub mod sip2;
 pub mod tag;

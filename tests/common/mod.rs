@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod circulation;
+pub mod escpos_printer;
 #[cfg(feature = "gui")]
 pub mod ui;
 

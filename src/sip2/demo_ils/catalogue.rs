@@ -197,6 +197,8 @@ pub struct PatronView {
     pub overdue: Vec<String>,
     pub holds_ready: Vec<String>,
     pub holds_waiting: Vec<String>,
+    /// Every hold, ready or waiting, with its pickup location.
+    pub holds: Vec<HoldView>,
     /// One line per unpaid fine ("id amount description").
     pub fines: Vec<String>,
     /// Patron-facing note (why borrowing is refused), empty when all is well.
@@ -207,6 +209,19 @@ impl PatronView {
     pub fn can_borrow(&self) -> bool {
         !self.flags.0[0]
     }
+}
+
+/// One of a patron's holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldView {
+    pub item_id: String,
+    pub title: String,
+    /// On the hold shelf at `pickup`; otherwise waiting for the item, at `position` in its
+    /// queue.
+    pub ready: bool,
+    pub position: Option<u32>,
+    pub pickup: String,
+    pub expires: Option<NaiveDateTime>,
 }
 
 /// The outcome of a checkout or renewal.
@@ -273,9 +288,11 @@ pub enum HoldMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldOutcome {
     pub ok: bool,
+    /// Waiting on the hold shelf for the patron (or on the open shelves).
     pub available: bool,
     pub queue_position: Option<u32>,
     pub pickup: String,
+    pub expires: Option<NaiveDateTime>,
     pub item: Option<ItemView>,
     pub message: String,
 }
@@ -341,7 +358,7 @@ impl Catalogue {
                     p.language,
                     p.email,
                     "+39 055 000 0000",
-                    "Via dei Libri 1, Firenze",
+                    p.address,
                     p.charge_denied,
                     p.card_lost,
                     p.loan_limit
@@ -410,10 +427,17 @@ impl Catalogue {
             item_ids.push(id);
         }
         let item = |i: usize| item_ids.get(i).cloned().ok_or_else(|| bad("item index"));
-        for &(p, i) in sample::WAITING_HOLDS {
+        for &(p, i, pickup) in sample::WAITING_HOLDS {
             tx.execute(
-                "INSERT INTO holds (item_id, patron_id, placed_at, pickup) VALUES (?1, ?2, ?3, ?4)",
-                params![item(i)?, patron(p)?, ts, sample::MAIN],
+                "INSERT INTO holds (item_id, patron_id, placed_at, pickup, expires)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    item(i)?,
+                    patron(p)?,
+                    ts,
+                    pickup,
+                    fmt(now + Duration::days(90))
+                ],
             )?;
         }
         for &(p, i, cents, what) in sample::FINES {
@@ -600,6 +624,7 @@ impl Catalogue {
             overdue,
             holds_ready,
             holds_waiting,
+            holds: Self::holds_of(conn, &p.id)?,
             fines: fines
                 .iter()
                 .map(|(id, c, d)| format!("{id} {} {d}", amount(*c)))
@@ -997,38 +1022,7 @@ impl Catalogue {
         } else if item.state == ItemState::Available {
             message = "This item was not checked out.".into();
         }
-        // Where the item goes next: a waiting hold first, then its home library.
-        let next_hold: Option<(i64, String, String)> = tx
-            .query_row(
-                "SELECT id, patron_id, pickup FROM holds WHERE item_id = ?1 ORDER BY id LIMIT 1",
-                [&item.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let (state, destination, bin, alert_type) = match &next_hold {
-            Some((hold, _, pickup)) if pickup == here => {
-                tx.execute(
-                    "UPDATE holds SET ready_at = ?2 WHERE id = ?1 AND ready_at IS NULL",
-                    params![hold, fmt(now)],
-                )?;
-                (ItemState::HoldShelf, pickup.clone(), "H", Some("01"))
-            }
-            Some((_, _, pickup)) => (ItemState::InTransit, pickup.clone(), "T", Some("02")),
-            None if item.home_location != here => (
-                ItemState::InTransit,
-                item.home_location.clone(),
-                "T",
-                Some("04"),
-            ),
-            None => {
-                let bin = match item.media_type.as_str() {
-                    "002" => "M",
-                    "005" | "006" => "AV",
-                    _ => "A",
-                };
-                (ItemState::Available, String::new(), bin, None)
-            }
-        };
+        let (state, destination, bin, alert_type) = Self::next_place(&tx, &item, here, now)?;
         tx.execute(
             "UPDATE items SET status = ?2, current_location = ?3, destination = ?4 WHERE id = ?1",
             params![item.id, state.db(), here, destination],
@@ -1054,6 +1048,48 @@ impl Catalogue {
             item,
             patron,
             message,
+        })
+    }
+
+    /// Where an item at `here` goes next: to the first hold in its queue (on the hold shelf
+    /// when it is picked up here, which makes the hold ready), else home. Returns the state,
+    /// the destination, the sort bin and the 3M alert type.
+    fn next_place(
+        tx: &Connection,
+        item: &ItemView,
+        here: &str,
+        now: NaiveDateTime,
+    ) -> Result<(ItemState, String, &'static str, Option<&'static str>), DemoIlsError> {
+        let next_hold: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT id, pickup FROM holds WHERE item_id = ?1 ORDER BY id LIMIT 1",
+                [&item.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(match next_hold {
+            Some((hold, pickup)) if pickup == here => {
+                tx.execute(
+                    "UPDATE holds SET ready_at = ?2 WHERE id = ?1 AND ready_at IS NULL",
+                    params![hold, fmt(now)],
+                )?;
+                (ItemState::HoldShelf, pickup, "H", Some("01"))
+            }
+            Some((_, pickup)) => (ItemState::InTransit, pickup, "T", Some("02")),
+            None if item.home_location != here => (
+                ItemState::InTransit,
+                item.home_location.clone(),
+                "T",
+                Some("04"),
+            ),
+            None => {
+                let bin = match item.media_type.as_str() {
+                    "002" => "M",
+                    "005" | "006" => "AV",
+                    _ => "A",
+                };
+                (ItemState::Available, String::new(), bin, None)
+            }
         })
     }
 
@@ -1141,7 +1177,9 @@ impl Catalogue {
         Ok((true, format!("Thank you: {} EUR paid.", amount(cents))))
     }
 
-    /// Hold (15).
+    /// Hold (15): place (`+`), cancel (`-`) or move to another pickup location (`*` with BS),
+    /// home delivery included. A hold already on the shelf that moves travels to its new
+    /// pickup location and waits again; a cancelled one frees the item for the next hold.
     pub fn hold(
         &mut self,
         mode: HoldMode,
@@ -1157,6 +1195,7 @@ impl Catalogue {
             available: false,
             queue_position: None,
             pickup: String::new(),
+            expires: None,
             item,
             message,
         };
@@ -1167,19 +1206,36 @@ impl Catalogue {
         let Some(item) = Self::item_of(&tx, item_id)? else {
             return Ok(refused(None, "This item is not in the catalogue.".into()));
         };
-        let pickup = if pickup.is_empty() {
-            item.home_location.clone()
-        } else {
-            pickup.to_owned()
-        };
-        let existing: Option<i64> = tx
+        let existing: Option<(i64, String, Option<String>)> = tx
             .query_row(
-                "SELECT id FROM holds WHERE item_id = ?1 AND patron_id = ?2",
+                "SELECT id, pickup, ready_at FROM holds WHERE item_id = ?1 AND patron_id = ?2",
                 params![item.id, p.id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let message = match (mode, existing) {
+        let pickup = match (pickup.trim(), &existing) {
+            ("", Some((_, current, _))) => current.clone(),
+            ("", None) => item.home_location.clone(),
+            (wanted, _) => wanted.to_owned(),
+        };
+        if mode != HoldMode::Delete {
+            if !sample::PICKUP_LOCATIONS.contains(&pickup.as_str()) {
+                return Ok(refused(
+                    Some(item),
+                    format!(
+                        "\"{pickup}\" is not a pickup location (choose: {}).",
+                        sample::PICKUP_LOCATIONS.join(", ")
+                    ),
+                ));
+            }
+            if pickup == sample::HOME_DELIVERY && p.address.trim().is_empty() {
+                return Ok(refused(
+                    Some(item),
+                    "The library has no home address for you. Please see the staff.".into(),
+                ));
+            }
+        }
+        let message = match (mode, &existing) {
             (HoldMode::Add, Some(_)) => {
                 return Ok(refused(
                     Some(item),
@@ -1199,16 +1255,37 @@ impl Catalogue {
                 )?;
                 "Your hold has been placed."
             }
-            (HoldMode::Delete, Some(id)) => {
+            (HoldMode::Delete, Some((id, _, ready))) => {
                 tx.execute("DELETE FROM holds WHERE id = ?1", [id])?;
+                if ready.is_some() && item.state == ItemState::HoldShelf {
+                    // Off the hold shelf: to the next hold, or back to the shelves.
+                    let here = item.current_location.clone();
+                    let (state, destination, _, _) = Self::next_place(&tx, &item, &here, now)?;
+                    tx.execute(
+                        "UPDATE items SET status = ?2, destination = ?3 WHERE id = ?1",
+                        params![item.id, state.db(), destination],
+                    )?;
+                }
                 "Your hold has been cancelled."
             }
-            (HoldMode::Change, Some(id)) => {
+            (HoldMode::Change, Some((id, _, ready))) => {
                 tx.execute(
                     "UPDATE holds SET pickup = ?2 WHERE id = ?1",
                     params![id, pickup],
                 )?;
-                "Your hold has been changed."
+                if ready.is_some() && item.current_location != pickup {
+                    // It waits at the old place: it travels, and is ready again on arrival.
+                    tx.execute("UPDATE holds SET ready_at = NULL WHERE id = ?1", [id])?;
+                    tx.execute(
+                        "UPDATE items SET status = 'in_transit', destination = ?2 WHERE id = ?1",
+                        params![item.id, pickup],
+                    )?;
+                }
+                if pickup == sample::HOME_DELIVERY {
+                    "Your hold will be delivered to your home address."
+                } else {
+                    "Your hold has been changed."
+                }
             }
             (_, None) => return Ok(refused(Some(item), "You have no hold on this item.".into())),
         };
@@ -1224,29 +1301,47 @@ impl Catalogue {
             Some(&item.id),
             now,
             None,
-            mode_name,
+            &format!("{mode_name} {pickup}"),
         )?;
-        let position: Option<i64> = tx
-            .query_row(
-                "SELECT count(*) FROM holds WHERE item_id = ?1 AND id <= (SELECT id FROM holds WHERE item_id = ?1 AND patron_id = ?2)",
-                params![item.id, p.id],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let hold = Self::holds_of(&tx, &p.id)?
+            .into_iter()
+            .find(|h| h.item_id == item.id);
         let item = Self::item_of(&tx, &item.id)?;
         tx.commit()?;
         Ok(HoldOutcome {
             ok: true,
-            available: item
-                .as_ref()
-                .is_some_and(|i| i.state == ItemState::Available),
-            queue_position: position
-                .and_then(|n| u32::try_from(n).ok())
-                .filter(|&n| n > 0),
+            available: hold.as_ref().is_some_and(|h| h.ready)
+                || item
+                    .as_ref()
+                    .is_some_and(|i| i.state == ItemState::Available),
+            queue_position: hold.as_ref().and_then(|h| h.position),
+            expires: hold.as_ref().and_then(|h| h.expires),
             pickup,
             item,
             message: message.into(),
         })
+    }
+
+    /// The patron's holds, oldest first, with their place in each item's queue.
+    fn holds_of(conn: &Connection, patron: &str) -> Result<Vec<HoldView>, DemoIlsError> {
+        let mut st = conn.prepare(
+            "SELECT h.item_id, i.title, h.ready_at IS NOT NULL, h.pickup, h.expires,
+             (SELECT count(*) FROM holds q WHERE q.item_id = h.item_id AND q.id <= h.id)
+             FROM holds h JOIN items i ON i.id = h.item_id WHERE h.patron_id = ?1 ORDER BY h.id",
+        )?;
+        let rows = st.query_map([patron], |r| {
+            let expires: String = r.get(4)?;
+            let position: i64 = r.get(5)?;
+            Ok(HoldView {
+                item_id: r.get(0)?,
+                title: r.get(1)?,
+                ready: r.get(2)?,
+                pickup: r.get(3)?,
+                expires: parse(&expires),
+                position: u32::try_from(position).ok().filter(|&n| n > 0),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Block patron (01) sets `blocked`; patron enable (25) clears the block and the lost-card
@@ -1639,6 +1734,102 @@ mod tests {
                 .expect("db")
         );
         assert!(!c.update_properties("3", "RFID", now()).expect("db"));
+    }
+
+    #[test]
+    fn holds_move_between_pickup_locations_and_home() {
+        let mut c = cat();
+        let li = id("2100000000001");
+        let frankenstein = id("3100000000023");
+        let film = id("3100000000031");
+        let view = c.patron_view(&li, now()).expect("db").expect("li");
+        assert_eq!(view.holds_ready, vec![film.clone()]);
+        assert_eq!(view.holds_waiting, vec![frankenstein.clone()]);
+        assert_eq!(view.address, "Via Cavour 12, 50129 Firenze");
+        let waiting = view
+            .holds
+            .iter()
+            .find(|h| h.item_id == frankenstein)
+            .expect("listed");
+        assert_eq!(
+            (waiting.ready, waiting.position, waiting.pickup.as_str()),
+            (false, Some(1), sample::MAIN)
+        );
+
+        let hold = |c: &mut Catalogue, mode, item: &str, pickup: &str| {
+            c.hold(mode, &li, None, item, pickup, now()).expect("db")
+        };
+        let out = hold(&mut c, HoldMode::Change, &frankenstein, sample::BRANCH);
+        assert!(out.ok && !out.available, "{}", out.message);
+        assert_eq!(
+            (out.pickup.as_str(), out.queue_position),
+            (sample::BRANCH, Some(1))
+        );
+        assert!(out.expires.is_some());
+        let out = hold(&mut c, HoldMode::Change, &frankenstein, "Moon base");
+        assert!(!out.ok && out.message.contains("not a pickup location"));
+        let out = hold(
+            &mut c,
+            HoldMode::Change,
+            &frankenstein,
+            sample::HOME_DELIVERY,
+        );
+        assert!(out.ok && out.message.contains("home"), "{}", out.message);
+        // Returned at the main library, it goes out for delivery.
+        let back = c.checkin(&frankenstein, "", None, now()).expect("db");
+        assert_eq!(back.destination, sample::HOME_DELIVERY);
+
+        // A hold on the shelf moved to the branch travels there and waits again.
+        let out = hold(&mut c, HoldMode::Change, &film, sample::BRANCH);
+        assert!(out.ok && !out.available);
+        let item = c.item(&film).expect("db").expect("film");
+        assert_eq!(
+            (item.state, item.destination.as_str()),
+            (ItemState::InTransit, sample::BRANCH)
+        );
+        let arrived = c.checkin(&film, sample::BRANCH, None, now()).expect("db");
+        assert_eq!(arrived.sort_bin, "H");
+        assert!(hold(&mut c, HoldMode::Change, &film, sample::BRANCH).available);
+        // Cancelled on the shelf, the item is free again and goes home.
+        let out = hold(&mut c, HoldMode::Delete, &film, "");
+        assert!(out.ok);
+        let item = c.item(&film).expect("db").expect("film");
+        assert_eq!(
+            (item.state, item.destination.as_str()),
+            (ItemState::InTransit, sample::MAIN)
+        );
+        let view = c.patron_view(&li, now()).expect("db").expect("li");
+        let left: Vec<&str> = view.holds.iter().map(|h| h.item_id.as_str()).collect();
+        assert_eq!(
+            left,
+            [frankenstein.as_str()],
+            "the delivery is still to come"
+        );
+        assert_eq!(c.transaction_count(Some("hold")).expect("db"), 5);
+    }
+
+    #[test]
+    fn home_delivery_needs_an_address() {
+        let mut c = cat();
+        let giulia = id("2100000000002");
+        c.conn
+            .execute("UPDATE patrons SET address = '' WHERE id = ?1", [&giulia])
+            .expect("db");
+        let out = c
+            .hold(
+                HoldMode::Change,
+                &giulia,
+                None,
+                &id("3100000000005"),
+                sample::HOME_DELIVERY,
+                now(),
+            )
+            .expect("db");
+        assert!(
+            !out.ok && out.message.contains("home address"),
+            "{}",
+            out.message
+        );
     }
 
     #[test]

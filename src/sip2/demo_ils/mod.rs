@@ -5,6 +5,13 @@
 //! connection behind a mutex, held only for the few statements of one message (no lock is
 //! held across an `.await`).
 //!
+//! Holds (15) are placed, cancelled and moved to another pickup location, home delivery
+//! included ([`sample::PICKUP_LOCATIONS`], [`sample::HOME_DELIVERY`]). Patron information (64)
+//! lists them as SIP2 says, item ids in AS (on the hold shelf) and CD (waiting), and adds one
+//! extension field per listed hold, which SIP2 has no field for:
+//! `XH<item id>;<ready|waiting>;<queue position, empty when ready>;<pickup location>` (the
+//! pickup location last, as it may hold any character but `|`).
+//!
 //! Sample patron PINs are listed in [`sample`] in clear (it is a demo); the database keeps only
 //! a salted SHA-256 of each. Four-digit PINs are trivially brute-forced from any hash, so this
 //! only keeps them out of casual view.
@@ -18,8 +25,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use thiserror::Error;
 
-pub use catalogue::{ItemState, ItemView, PatronFlags, PatronView};
-pub use server::{ServerConfig, ServerHandle};
+pub use catalogue::{HoldView, ItemState, ItemView, PatronFlags, PatronView};
+pub use server::{HOLD_DETAIL, ServerConfig, ServerHandle};
 
 /// The address the demo ILS listens on unless told otherwise: loopback only.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:6001";

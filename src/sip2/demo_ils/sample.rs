@@ -28,6 +28,8 @@ pub(crate) struct SamplePatron {
     pub pin: &'static str,
     pub language: &'static str,
     pub email: &'static str,
+    /// Made up, for home delivery of holds.
+    pub address: &'static str,
     pub charge_denied: bool,
     pub card_lost: bool,
     pub loan_limit: i64,
@@ -37,14 +39,14 @@ pub(crate) struct SamplePatron {
 /// salted SHA-256 of them.
 #[rustfmt::skip]
 pub(crate) const PATRONS: &[SamplePatron] = &[
-    SamplePatron { stem: "2100000000001", name: "李伟 (Li Wei)", pin: "1234", language: "019", email: "li.wei@example.org", charge_denied: false, card_lost: false, loan_limit: 10 },
-    SamplePatron { stem: "2100000000002", name: "Giulia Rossi", pin: "2345", language: "004", email: "giulia.rossi@example.org", charge_denied: false, card_lost: false, loan_limit: 10 },
-    SamplePatron { stem: "2100000000003", name: "John Smith", pin: "3456", language: "001", email: "john.smith@example.org", charge_denied: false, card_lost: false, loan_limit: 10 },
-    SamplePatron { stem: "2100000000004", name: "张敏 (Zhang Min)", pin: "4567", language: "019", email: "zhang.min@example.org", charge_denied: true, card_lost: false, loan_limit: 10 },
-    SamplePatron { stem: "2100000000005", name: "Marco Bianchi", pin: "5678", language: "004", email: "marco.bianchi@example.org", charge_denied: false, card_lost: false, loan_limit: 10 },
-    SamplePatron { stem: "2100000000006", name: "Emily Clark", pin: "6789", language: "001", email: "emily.clark@example.org", charge_denied: false, card_lost: true, loan_limit: 10 },
-    SamplePatron { stem: "2100000000007", name: "王芳 (Wang Fang)", pin: "7890", language: "019", email: "wang.fang@example.org", charge_denied: false, card_lost: false, loan_limit: 5 },
-    SamplePatron { stem: "2100000000008", name: "Anna Verdi", pin: "0000", language: "004", email: "anna.verdi@example.org", charge_denied: false, card_lost: false, loan_limit: 10 },
+    SamplePatron { stem: "2100000000001", name: "李伟 (Li Wei)", pin: "1234", language: "019", email: "li.wei@example.org", address: "Via Cavour 12, 50129 Firenze", charge_denied: false, card_lost: false, loan_limit: 10 },
+    SamplePatron { stem: "2100000000002", name: "Giulia Rossi", pin: "2345", language: "004", email: "giulia.rossi@example.org", address: "Via dei Serragli 40, 50124 Firenze", charge_denied: false, card_lost: false, loan_limit: 10 },
+    SamplePatron { stem: "2100000000003", name: "John Smith", pin: "3456", language: "001", email: "john.smith@example.org", address: "Piazza Santo Spirito 3, 50125 Firenze", charge_denied: false, card_lost: false, loan_limit: 10 },
+    SamplePatron { stem: "2100000000004", name: "张敏 (Zhang Min)", pin: "4567", language: "019", email: "zhang.min@example.org", address: "Via Faenza 71, 50123 Firenze", charge_denied: true, card_lost: false, loan_limit: 10 },
+    SamplePatron { stem: "2100000000005", name: "Marco Bianchi", pin: "5678", language: "004", email: "marco.bianchi@example.org", address: "Borgo Pinti 18, 50121 Firenze", charge_denied: false, card_lost: false, loan_limit: 10 },
+    SamplePatron { stem: "2100000000006", name: "Emily Clark", pin: "6789", language: "001", email: "emily.clark@example.org", address: "Via Maggio 9, 50125 Firenze", charge_denied: false, card_lost: true, loan_limit: 10 },
+    SamplePatron { stem: "2100000000007", name: "王芳 (Wang Fang)", pin: "7890", language: "019", email: "wang.fang@example.org", address: "Viale dei Mille 55, 50131 Firenze", charge_denied: false, card_lost: false, loan_limit: 5 },
+    SamplePatron { stem: "2100000000008", name: "Anna Verdi", pin: "0000", language: "004", email: "anna.verdi@example.org", address: "Via Gioberti 27, 50121 Firenze", charge_denied: false, card_lost: false, loan_limit: 10 },
 ];
 
 /// Where an item starts out.
@@ -92,6 +94,11 @@ macro_rules! item {
 
 pub(crate) const MAIN: &str = "Central Library";
 pub(crate) const BRANCH: &str = "Branch Nord";
+/// The pickup location that stands for "bring it to my home address": SIP2 has no delivery
+/// address, so libraries model delivery as one more place to pick a hold up.
+pub const HOME_DELIVERY: &str = "Home delivery";
+/// Where a hold may be picked up (SIP2 BS values the demo accepts).
+pub const PICKUP_LOCATIONS: &[&str] = &[MAIN, BRANCH, HOME_DELIVERY];
 
 #[rustfmt::skip]
 pub(crate) const ITEMS: &[SampleItem] = &[
@@ -130,12 +137,13 @@ pub(crate) const ITEMS: &[SampleItem] = &[
     item!("3100000000028", "Beethoven: The Nine Symphonies (3 CD)", "Ludwig van Beethoven", "", "006", 3, "CD 780 BEE", MAIN, Start::Shelf),
     item!("3100000000029", "邓丽君 经典金曲", "邓丽君", "", "006", 1, "CD 782 DEN", MAIN, Start::Shelf),
     item!("3100000000030", "Nuovo Cinema Paradiso", "Giuseppe Tornatore", "", "005", 1, "DVD 791 TOR", MAIN, Start::Shelf),
-    item!("3100000000031", "卧虎藏龙", "李安", "", "005", 1, "DVD 791 LEE", MAIN, Start::Shelf),
+    item!("3100000000031", "卧虎藏龙", "李安", "", "005", 1, "DVD 791 LEE", MAIN, Start::HoldShelf(0)),
     item!("3100000000032", "The Godfather", "Francis Ford Coppola", "", "005", 1, "DVD 791 COP", MAIN, Start::Shelf),
 ];
 
-/// Patron index and item index of holds that are waiting (not yet on the shelf).
-pub(crate) const WAITING_HOLDS: &[(usize, usize)] = &[(7, 1), (7, 14)];
+/// Patron index, item index and pickup location of holds that are waiting (the item is out).
+pub(crate) const WAITING_HOLDS: &[(usize, usize, &str)] =
+    &[(7, 1, MAIN), (7, 14, MAIN), (0, 22, MAIN), (1, 4, BRANCH)];
 
 /// Fines: patron index, item index, cents, description.
 pub(crate) const FINES: &[(usize, usize, i64, &str)] = &[

@@ -417,7 +417,7 @@ impl Connection {
                     ok: out.ok,
                     available: out.available,
                     transaction_date: date,
-                    expiration_date: None,
+                    expiration_date: out.expires.map(sip_date),
                     queue_position: out.queue_position,
                     pickup_location: Some(out.pickup).filter(|p| !p.is_empty()),
                     institution_id: inst,
@@ -558,6 +558,27 @@ fn patron_information(
             v.holds_ready.len()
         ));
     }
+    let hold_items = pick(s.hold_items, &v.holds_ready);
+    let unavailable_hold_items = pick(s.unavailable_holds, &v.holds_waiting);
+    let hold_details = v
+        .holds
+        .iter()
+        .filter(|h| hold_items.contains(&h.item_id) || unavailable_hold_items.contains(&h.item_id))
+        .map(|h| {
+            let (state, position) = if h.ready {
+                ("ready", String::new())
+            } else {
+                (
+                    "waiting",
+                    h.position.map(|n| n.to_string()).unwrap_or_default(),
+                )
+            };
+            (
+                HOLD_DETAIL.to_string(),
+                format!("{};{state};{position};{}", h.item_id, h.pickup),
+            )
+        })
+        .collect();
     Ok(PatronInformationResponse {
         patron_status: PatronStatus::from_wire(&v.flags.as_sip()),
         language: language(&v.language),
@@ -579,20 +600,24 @@ fn patron_information(
         currency_type: Some("EUR".into()),
         fee_amount: Some(catalogue::amount(v.fines_cents)),
         fee_limit: Some(catalogue::amount(v.fee_limit_cents)),
-        hold_items: pick(s.hold_items, &v.holds_ready),
+        hold_items,
         overdue_items: pick(s.overdue_items, &v.overdue),
         charged_items: pick(s.charged_items, &v.charged),
         fine_items: pick(s.fine_items, &v.fines),
         recall_items: Vec::new(),
-        unavailable_hold_items: pick(s.unavailable_holds, &v.holds_waiting),
+        unavailable_hold_items,
         home_address: Some(v.address.clone()),
         email_address: Some(v.email.clone()),
         home_phone_number: Some(v.phone.clone()),
         screen_messages: screen,
         print_lines: Vec::new(),
-        extra: Vec::new(),
+        extra: hold_details,
     })
 }
+
+/// The extension field with one hold's state, queue position and pickup location (see the
+/// module docs).
+pub const HOLD_DETAIL: &str = "XH";
 
 fn loan_response(
     out: LoanOutcome,
@@ -808,6 +833,63 @@ mod tests {
                 assert_eq!(r.charged_items.len(), 2, "items 2..=3 only");
                 assert!(r.hold_items.is_empty() && r.fine_items.is_empty());
                 assert_eq!(r.fine_items_count, Some(1));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn answer(c: &mut Connection, frame: &str) -> Message {
+        let bytes = reply(c.step(frame.as_bytes()));
+        crate::sip2::decode(&bytes, Charset::Utf8)
+            .map(|d| d.message)
+            .unwrap_or_else(|e| panic!("{frame}: {e}"))
+    }
+
+    #[test]
+    fn holds_are_listed_with_their_pickup_and_moved_by_15_change() {
+        let mut c = conn(ServerConfig::default());
+        let li = super::super::sample::with_luhn("2100000000001").unwrap_or_default();
+        let frank = super::super::sample::with_luhn("3100000000023").unwrap_or_default();
+        let info = format!("6300120261128    101500Y    Y    AODEMO|AA{li}|");
+        match answer(&mut c, &info) {
+            Message::PatronInformationResponse(r) => {
+                assert_eq!(r.hold_items.len(), 1);
+                assert_eq!(r.unavailable_hold_items, vec![frank.clone()]);
+                assert_eq!(r.email_address.as_deref(), Some("li.wei@example.org"));
+                assert_eq!(
+                    r.home_address.as_deref(),
+                    Some("Via Cavour 12, 50129 Firenze")
+                );
+                let details: Vec<&str> = r
+                    .extra
+                    .iter()
+                    .filter(|(k, _)| k == HOLD_DETAIL)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                assert_eq!(details.len(), 2, "{:?}", r.extra);
+                assert!(details.contains(&format!("{frank};waiting;1;Central Library").as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let change = format!("15*20261128    101500BSHome delivery|AODEMO|AA{li}|AB{frank}|");
+        match answer(&mut c, &change) {
+            Message::HoldResponse(r) => {
+                assert!(r.ok && !r.available, "{:?}", r.screen_messages);
+                assert_eq!(r.pickup_location.as_deref(), Some("Home delivery"));
+                assert_eq!(r.queue_position, Some(1));
+                assert!(r.expiration_date.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+        let cancel = format!("15-20261128    101500AODEMO|AA{li}|AB{frank}|");
+        match answer(&mut c, &cancel) {
+            Message::HoldResponse(r) => assert!(r.ok, "{:?}", r.screen_messages),
+            other => panic!("{other:?}"),
+        }
+        match answer(&mut c, &info) {
+            Message::PatronInformationResponse(r) => {
+                assert!(r.unavailable_hold_items.is_empty());
+                assert_eq!(r.unavailable_holds_count, Some(0));
             }
             other => panic!("{other:?}"),
         }
