@@ -7,6 +7,7 @@
 
 pub mod journal;
 mod migrations;
+pub mod phone;
 
 use std::path::{Path, PathBuf};
 use std::thread;
