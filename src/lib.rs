@@ -14,6 +14,7 @@ pub mod headless;
 pub mod hw;
 pub mod kiosk;
 pub mod logging;
+pub mod phone;
 pub mod rfid;
 pub mod scan;
 pub mod shell;
