@@ -1,9 +1,10 @@
-//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection. Each tool
-//! returns a serialisable report; the command line prints it as text or, with `--json`, as
-//! JSON.
+//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection, phone
+//! token keys and checks. Each tool returns a serialisable report; the command line prints it
+//! as text or, with `--json`, as JSON.
 
 pub mod barcode;
 pub mod demo_ils;
 pub mod report;
 pub mod sip2;
 pub mod tag;
+pub mod token;
