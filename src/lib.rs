@@ -15,6 +15,7 @@ pub mod hw;
 pub mod kiosk;
 pub mod logging;
 pub mod receipt;
+pub mod phone;
 pub mod rfid;
 pub mod runtime;
 pub mod scan;

@@ -66,6 +66,9 @@ enum Command {
     /// Inspect barcodes
     #[command(subcommand)]
     Barcode(BarcodeCommand),
+    /// Phone tokens: make issuer keys, issue a token, check one as a kiosk would
+    #[command(subcommand)]
+    Token(selfcheck::tools::token::TokenCommand),
     /// Run the demo library system (a SIP2 server over its own catalogue)
     DemoIls(DemoIlsArgs),
     /// The offline queue: show it, or replay it to the library system
@@ -334,6 +337,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Command::Token(command) => Ok(selfcheck::tools::token::run(command, || {
+            load_settings(&cli.global).map(|(settings, _)| settings)
+        })?),
         Command::DemoIls(args) => demo_ils(args),
         Command::Doctor(args) => Ok(selfcheck::tools::doctor::main(
             &args,

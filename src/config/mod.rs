@@ -28,6 +28,7 @@ pub struct Settings {
     pub telemetry: Telemetry,
     pub patron_card: crate::rfid::patron_card::PatronCardSettings,
     pub receipt: crate::receipt::ReceiptSettings,
+    pub phone: crate::phone::PhoneSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -603,6 +604,7 @@ impl Settings {
         }
         self.patron_card.problems(&mut out);
         self.receipt.problems(&mut out);
+        self.phone.problems(&mut out);
         out
     }
 

@@ -20,8 +20,12 @@ pub use symbology::{Barcode, BarcodeError, BarcodeKind, classify, describe};
 /// half-read label, a key bumped on a keyboard) and is dropped. Scanners send a whole code
 /// within a few tens of milliseconds.
 pub const DEFAULT_GAP: Duration = Duration::from_millis(200);
-/// Longest code a scanner adapter passes on; the same bound as the classifier's.
-pub const MAX_CODE_LEN: usize = symbology::MAX_LEN;
+/// Longest code a scanner adapter passes on: the classifier's longest, a phone token.
+pub const MAX_CODE_LEN: usize = if crate::phone::MAX_TOKEN_LEN > symbology::MAX_LEN {
+    crate::phone::MAX_TOKEN_LEN
+} else {
+    symbology::MAX_LEN
+};
 
 /// A source of scanned codes.
 pub trait Scanner {

@@ -298,6 +298,22 @@ mod tests {
         assert!(matches!(scanner.next_code(wait), Err(ScanError::Closed)));
     }
 
+    #[test]
+    fn a_phone_token_arrives_whole_with_its_spaces() {
+        let token = crate::phone::testing::token(9, "23191000123457");
+        assert!(token.contains(' ') && token.len() > crate::scan::symbology::MAX_LEN);
+        let mut bytes = token.clone().into_bytes();
+        bytes.extend_from_slice(b"\r\n");
+        let got = lines(&bytes);
+        assert!(crate::phone::testing::accepts(9, &token));
+        assert_eq!(got, [Ok(token)]);
+        // The longest token a QR code of version 10-M holds passes; one more is too long.
+        let longest = "0".repeat(crate::phone::MAX_TOKEN_LEN);
+        let got = lines(format!("{longest}\r{longest}0\r").as_bytes());
+        assert_eq!(got[0], Ok(longest));
+        assert!(got[1].is_err());
+    }
+
     proptest! {
         #[test]
         fn any_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400), chunk in 1usize..70) {

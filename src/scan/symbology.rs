@@ -2,9 +2,9 @@
 //! its check digit holds.
 //!
 //! A scanner hands over text, not the symbology it decoded, so the kind is read from the
-//! shape of the text: 14 digits starting with 2 or 3 are a library Codabar card, 13 digits
-//! an EAN-13 (an ISBN-13 under 978/979), 10 characters an ISBN-10, anything else a free
-//! identifier. A check that fails does not change the kind: the result says which check
+//! shape of the text: `SC1:` starts a phone token (a QR code from the library's app), 14
+//! digits starting with 2 or 3 are a library Codabar card, 13 digits an EAN-13 (an ISBN-13
+//! under 978/979), 10 characters an ISBN-10, anything else a free identifier. A check that fails does not change the kind: the result says which check
 //! failed and callers decide whether to accept the code anyway (a library whose own
 //! numbering happens to look like an ISBN-10 can still use `normalized`).
 
@@ -12,7 +12,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
-/// Longer than this is not a label but keys held down or two scans run together.
+/// Longer than this is not a label but keys held down or two scans run together. Phone
+/// tokens have their own bound, [`crate::phone::MAX_TOKEN_LEN`].
 pub const MAX_LEN: usize = 48;
 /// Shorter free identifiers are stray keystrokes, not labels.
 pub const MIN_ID_LEN: usize = 3;
@@ -60,6 +61,11 @@ pub enum BarcodeKind {
     },
     /// Free identifier of printable ASCII outside the Code 39 set (Code 128 and the like).
     Code128Id,
+    /// A phone token (`SC1:`, a QR code from the library's app); `kid` is its key id when
+    /// it decodes. Only `crate::phone::verify` says whether it is accepted.
+    PhoneToken {
+        kid: Option<String>,
+    },
 }
 
 /// Why a scan is not a usable code, or which of its checks failed.
@@ -81,6 +87,8 @@ pub enum BarcodeError {
     NotIsbn(String),
     #[error("ISBN {0} starts with 979 and has no ISBN-10 form")]
     NoIsbn10(String),
+    #[error("not a readable phone token ({code}: {detail})")]
+    PhoneToken { code: &'static str, detail: String },
 }
 
 impl Serialize for BarcodeError {
@@ -108,6 +116,9 @@ pub fn classify_with(raw: &str, options: Options) -> Result<Barcode, BarcodeErro
         return Err(BarcodeError::Empty);
     }
     let len = text.chars().count();
+    if crate::phone::looks_like_token(text) {
+        return phone_token(raw, text, len);
+    }
     if len > MAX_LEN {
         return Err(BarcodeError::TooLong { len, max: MAX_LEN });
     }
@@ -131,6 +142,33 @@ pub fn classify_with(raw: &str, options: Options) -> Result<Barcode, BarcodeErro
 }
 
 type Parts = (BarcodeKind, String, Option<BarcodeError>);
+
+/// A phone token's shape: its length bound and whether it decodes; its signature and times
+/// are the verifier's business.
+fn phone_token(raw: &str, text: &str, len: usize) -> Result<Barcode, BarcodeError> {
+    let max = crate::phone::MAX_TOKEN_LEN;
+    if len > max {
+        return Err(BarcodeError::TooLong { len, max });
+    }
+    let (kid, problem) = match crate::phone::decode(text) {
+        Ok(parts) => (Some(parts.kid_text()), None),
+        Err(refusal) => (
+            None,
+            Some(BarcodeError::PhoneToken {
+                code: refusal.code(),
+                detail: refusal.detail(),
+            }),
+        ),
+    };
+    Ok(Barcode {
+        raw: raw.to_owned(),
+        kind: BarcodeKind::PhoneToken { kid },
+        // Spaces inside are base45 characters: only the ends are trimmed.
+        normalized: text.to_ascii_uppercase(),
+        valid: problem.is_none(),
+        problem,
+    })
+}
 
 /// Recognises the numeric shapes; `None` means "treat as a free identifier".
 fn numeric_code(text: &str) -> Option<Parts> {
@@ -361,12 +399,23 @@ impl fmt::Display for BarcodeKind {
             Self::Ean13 => "EAN-13 product code",
             Self::Code39 { .. } => "identifier (Code 39 characters)",
             Self::Code128Id => "identifier (Code 128 characters)",
+            Self::PhoneToken { .. } => "phone token",
         })
     }
 }
 
 /// One or two lines for `selfcheck barcode check CODE`.
 pub fn describe(code: &Barcode) -> String {
+    if let BarcodeKind::PhoneToken { kid } = &code.kind {
+        return match (&code.problem, kid) {
+            (Some(problem), _) => format!("phone token\nNOT VALID: {problem}"),
+            (None, kid) => format!(
+                "phone token, key id {}\nreadable; its signature and times are checked by \
+                 `selfcheck token verify`",
+                kid.as_deref().unwrap_or("?")
+            ),
+        };
+    }
     let mut out = format!("{} {}", code.kind, code.normalized);
     match &code.kind {
         BarcodeKind::LibraryPatron {
@@ -652,6 +701,38 @@ mod tests {
             describe(&id),
             "identifier (Code 128 characters) item_0042\nno check digit to verify"
         );
+    }
+
+    #[test]
+    fn phone_tokens_are_their_own_kind() {
+        let token = crate::phone::testing::token(3, "23191000123457");
+        let code = classify(&format!("{token}\r\n")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            code.kind,
+            BarcodeKind::PhoneToken {
+                kid: Some("k1".into())
+            }
+        );
+        assert!(code.valid);
+        assert_eq!(code.normalized, token, "inner spaces kept");
+        assert!(describe(&code).starts_with("phone token, key id k1\n"));
+        let json = serde_json::to_value(&code).unwrap_or_default();
+        assert_eq!(json["kind"]["type"], "phone_token");
+
+        let lower = classify(&token.to_ascii_lowercase()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lower.normalized, token);
+        let cut = classify(&token[..100]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!cut.valid);
+        assert!(
+            describe(&cut).contains("NOT VALID: not a readable phone token (truncated"),
+            "{}",
+            describe(&cut)
+        );
+        let long = format!("SC1:{}", "0".repeat(crate::phone::MAX_TOKEN_LEN));
+        assert!(matches!(
+            classify(&long),
+            Err(BarcodeError::TooLong { max: 311, .. })
+        ));
     }
 
     fn with_check(payload: &str, check: fn(&str) -> Option<char>) -> String {

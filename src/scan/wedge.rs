@@ -540,6 +540,103 @@ mod tests {
         assert!(matches!(EvdevWedge::open(missing), Err(ScanError::Io(_))));
     }
 
+    const SEED: u8 = 7;
+
+    fn phone_token() -> String {
+        crate::phone::testing::token(SEED, "LIB-ROMA-00001234567")
+    }
+
+    /// Types `strokes` then Enter into a fresh assembler.
+    fn scan(mut strokes: Vec<(KeyCode, bool)>) -> Vec<String> {
+        strokes.push((KeyCode::KEY_ENTER, false));
+        ok_codes(type_keys(
+            &mut KeyAssembler::default(),
+            Instant::now(),
+            &strokes,
+        ))
+    }
+
+    #[test]
+    fn every_base45_character_has_a_key() {
+        let alphabet = crate::phone::BASE45_ALPHABET;
+        let strokes = strokes_for(alphabet);
+        assert_eq!(strokes.len(), alphabet.len(), "a character has no key");
+        // Shift for the letters and for $ % * + :, not for digits, space, - . /
+        let shifted: String = alphabet
+            .chars()
+            .zip(&strokes)
+            .filter(|(_, (_, shift))| *shift)
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(shifted, "ABCDEFGHIJKLMNOPQRSTUVWXYZ$%*+:");
+        assert_eq!(scan(strokes), [alphabet]);
+        // Scanners in keypad mode send these from the keypad, unshifted.
+        let mut keys = KeyAssembler::default();
+        let t = Instant::now();
+        let keypad = [
+            KeyCode::KEY_KPASTERISK,
+            KeyCode::KEY_KPPLUS,
+            KeyCode::KEY_KPMINUS,
+            KeyCode::KEY_KPDOT,
+            KeyCode::KEY_KPSLASH,
+            KeyCode::KEY_KP0,
+            KeyCode::KEY_KPENTER,
+        ];
+        let got: Vec<_> = keypad
+            .iter()
+            .filter_map(|&k| keys.feed(k, PRESS, t))
+            .collect();
+        assert_eq!(ok_codes(got), ["*+-./0"]);
+    }
+
+    #[test]
+    fn a_phone_token_typed_by_a_wedge_scanner_arrives_whole() {
+        let token = phone_token();
+        assert!(token.len() > crate::scan::symbology::MAX_LEN && token.contains(' '));
+        let got = scan(strokes_for(&token));
+        assert_eq!(got, [token]);
+        assert!(crate::phone::testing::accepts(SEED, &got[0]));
+    }
+
+    #[test]
+    fn shift_held_over_a_run_of_characters_works_too() {
+        // Some scanners press Shift once for a run of shifted characters.
+        let token = phone_token();
+        let mut keys = KeyAssembler::default();
+        let mut t = Instant::now();
+        let mut shift_down = false;
+        let mut got = Vec::new();
+        for (key, shift) in strokes_for(&token)
+            .into_iter()
+            .chain([(KeyCode::KEY_ENTER, false)])
+        {
+            t += Duration::from_millis(1);
+            if shift != shift_down {
+                let value = if shift { PRESS } else { RELEASE };
+                keys.feed(KeyCode::KEY_RIGHTSHIFT, value, t);
+                shift_down = shift;
+            }
+            got.extend(keys.feed(key, PRESS, t));
+            got.extend(keys.feed(key, RELEASE, t));
+        }
+        assert_eq!(ok_codes(got), [token]);
+    }
+
+    #[test]
+    fn a_token_typed_for_a_caps_lock_host_still_verifies() {
+        // A scanner set up for a host with Caps Lock on types letters without Shift: they
+        // arrive in lower case, and the token reader folds them back.
+        let token = phone_token();
+        let strokes = strokes_for(&token)
+            .into_iter()
+            .zip(token.chars())
+            .map(|((k, shift), c)| (k, shift && !c.is_ascii_alphabetic()))
+            .collect();
+        let got = scan(strokes);
+        assert_eq!(got, [token.to_ascii_lowercase()]);
+        assert!(crate::phone::testing::accepts(SEED, &got[0]));
+    }
+
     proptest! {
         #[test]
         fn typed_text_comes_back(text in "[ -~]{1,40}") {

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_receipts.sql"),
+    include_str!("schema_phone.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
@@ -66,6 +67,7 @@ mod tests {
                 "item_cache",
                 "journal",
                 "patron_cache",
+                "phone_cti",
                 "receipt_mail"
             ]
         );

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod journal;
 mod migrations;
 pub mod receipts;
+pub mod phone;
 
 use std::path::{Path, PathBuf};
 use std::thread;

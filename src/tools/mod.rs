@@ -1,7 +1,6 @@
-//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection, the
-//! technician's `doctor`. Each tool
-//! returns a serialisable report; the command line prints it as text or, with `--json`, as
-//! JSON.
+//! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection, phone token
+//! keys and checks, receipts, the technician's `doctor`. Each tool returns a serialisable
+//! report; the command line prints it as text or, with `--json`, as JSON.
 
 pub mod barcode;
 pub mod demo_ils;
@@ -10,3 +9,4 @@ pub mod receipt;
 pub mod report;
 pub mod sip2;
 pub mod tag;
+pub mod token;
