@@ -8,6 +8,7 @@
 pub mod app;
 pub mod board;
 pub mod config;
+pub mod counter;
 pub mod drivers;
 pub mod fleet;
 pub mod headless;

@@ -26,11 +26,14 @@ pub struct Settings {
     pub offline: Offline,
     pub staff: Staff,
     pub telemetry: Telemetry,
+    pub counter: crate::counter::CounterSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Terminal {
+    /// `kiosk`: the patron self-check; `counter`: a bookstore partner counter (see `[counter]`).
+    pub role: Role,
     /// The library's name, shown on the welcome screen.
     pub library_name: String,
     /// Name of this terminal in the fleet and in the ILS logs.
@@ -54,6 +57,7 @@ pub struct Terminal {
 impl Default for Terminal {
     fn default() -> Self {
         Self {
+            role: Role::Kiosk,
             library_name: "City Library".into(),
             id: "kiosk-01".into(),
             location: "DEMO-LOBBY".into(),
@@ -65,6 +69,15 @@ impl Default for Terminal {
             pin_attempts: 3,
         }
     }
+}
+
+/// What this terminal is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Kiosk,
+    Counter,
 }
 
 /// The languages the screens are translated into.
@@ -547,6 +560,7 @@ impl Settings {
                 "must be non-empty and contain no MQTT wildcards ('#', '+')".into(),
             );
         }
+        self.counter.problems(self, &mut out);
         out
     }
 

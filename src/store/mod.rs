@@ -5,6 +5,7 @@
 //! [`StoreHandle`] and sends it closures over a bounded channel. The journal's durability comes
 //! from WAL with `synchronous = FULL`: a committed row survives a power cut.
 
+pub mod counter;
 pub mod journal;
 mod migrations;
 
