@@ -5,10 +5,12 @@
 //! - [`iso28560`]: the library data models stored in tag memory (part 2 and part 3).
 //! - [`tag`]: one model of a library tag, whatever its data model.
 //! - [`reader`]: the `TagReader` port the kiosk uses, and its adapter over any transceiver.
+//! - [`program`]: writing an item's data on a tag, verified step by step.
 //! - [`sim`]: a simulated pad of virtual tags with an air-time model.
 
 pub mod iso15693;
 pub mod iso28560;
+pub mod program;
 pub mod reader;
 pub mod sim;
 pub mod tag;

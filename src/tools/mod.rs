@@ -3,6 +3,7 @@
 //! JSON.
 
 pub mod barcode;
+pub mod counter;
 pub mod demo_ils;
 pub mod report;
 pub mod sip2;

@@ -10,6 +10,7 @@
 //! only keeps them out of casual view.
 
 mod catalogue;
+mod import;
 pub mod sample;
 mod server;
 
@@ -19,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 
 pub use catalogue::{ItemState, ItemView, PatronFlags, PatronView};
+pub use import::{ImportReport, WatchedFolder};
 pub use server::{ServerConfig, ServerHandle};
 
 /// The address the demo ILS listens on unless told otherwise: loopback only.
