@@ -522,16 +522,23 @@ fn demo_ils(args: DemoIlsArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         use selfcheck::tools::demo_ils as tool;
         let (ils, handle) = tool::start(args.db.as_deref(), &args.listen, config).await?;
+        let mut imported = Vec::new();
         for file in &args.import {
             let report = ils
                 .import_file(file)
                 .with_context(|| format!("cannot import {}", file.display()))?;
-            println!("{}", tool::import_summary(file, &report));
+            imported.push(tool::import_summary(file, &report));
         }
+        // The address stays the first line: scripts and tests read the port from it.
+        let mut banner = tool::banner(handle.local_addr());
+        for line in imported {
+            banner.push_str(&line);
+            banner.push('\n');
+        }
+        print!("{banner}");
         if let Some(dir) = args.watch {
             tokio::spawn(tool::watch(ils.clone(), dir));
         }
-        print!("{}", tool::banner(handle.local_addr()));
         use std::io::Write;
         std::io::stdout().flush().ok();
         tokio::signal::ctrl_c()

@@ -3,7 +3,7 @@
 //! An id is allocated in its own committed transaction before it is written on a tag or a
 //! label, and its row is never deleted, so no crash and no undone loan can make the counter
 //! hand out the same id twice. A purchase is written (with its id marked used) before the
-//! loan is journaled; [`purchases_without_loan`] finds the ones a crash left in between.
+//! loan is journaled; [`purchases_needing_a_loan`] finds the ones a crash left in between.
 
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -246,9 +246,19 @@ pub fn purchases_between(
     )
 }
 
-/// Active purchases whose loan was never journaled (a crash in between): the counter
-/// journals their loan or undoes them on restart.
-pub fn purchases_without_loan(conn: &Connection) -> Result<Vec<Purchase>, StoreError> {
+/// After a restart: active purchases whose loan was never journaled (a crash in between),
+/// for the counter to journal their loan or undo them. A purchase whose loan row the journal
+/// already has (the crash came between the loan and its link) is linked to it first and not
+/// returned, so no book is lent twice. Counter item ids are never reused, so a checkout row
+/// of the item can only be this purchase's loan.
+pub fn purchases_needing_a_loan(conn: &Connection) -> Result<Vec<Purchase>, StoreError> {
+    conn.execute(
+        "UPDATE counter_purchases SET journal_id =
+             (SELECT max(j.id) FROM journal j
+              WHERE j.action = 'checkout' AND j.item_id = counter_purchases.item_id)
+         WHERE state = 'active' AND journal_id IS NULL",
+        [],
+    )?;
     purchases_where(conn, "state = 'active' AND journal_id IS NULL", [])
 }
 
@@ -456,15 +466,35 @@ mod tests {
             last_purchase_of(&conn, "9788845292613").expect("sql"),
             Some(date("2026-05-01"))
         );
-        assert_eq!(purchases_without_loan(&conn).expect("open").len(), 2);
+        assert_eq!(purchases_needing_a_loan(&conn).expect("open").len(), 2);
         attach_loan(&conn, bought[0], 41).expect("attach");
-        let open = purchases_without_loan(&conn).expect("open");
+        let open = purchases_needing_a_loan(&conn).expect("open");
         assert_eq!(open.iter().map(|p| p.id).collect::<Vec<_>>(), [bought[1]]);
         assert_eq!(
             purchase(&conn, bought[0])
                 .expect("row")
                 .and_then(|p| p.journal_id),
             Some(41)
+        );
+        // A loan journaled but not linked before a crash is found, not journaled again.
+        let loan = crate::store::journal::record(
+            &mut conn,
+            &crate::store::journal::NewEntry {
+                action: crate::store::journal::Action::Checkout,
+                patron_id: Some("P1"),
+                item_id: Some(&open[0].item_id),
+                state: crate::store::journal::State::Pending,
+                transaction_at: "20260501    100000",
+                due_at: None,
+            },
+        )
+        .expect("journal");
+        assert!(purchases_needing_a_loan(&conn).expect("open").is_empty());
+        assert_eq!(
+            purchase(&conn, bought[1])
+                .expect("row")
+                .and_then(|p| p.journal_id),
+            Some(loan)
         );
 
         assert_eq!(
