@@ -564,3 +564,46 @@ fn kill_nine_during_counter_loans_uses_no_id_twice_and_lends_once() {
     assert!(unused <= i64::from(runs));
     println!("{purchases_made} counter loans over {runs} kills, {unused} ids left unused");
 }
+
+#[test]
+fn export_refuses_plainly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = settings_file(dir.path());
+    let export = |args: &[&str]| {
+        run(selfcheck()
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["counter", "export"])
+            .args(args))
+    };
+    let out = export(&[
+        "--since",
+        "2026-05-10",
+        "--until",
+        "2026-05-01",
+        "--out",
+        "x",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("after --until"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = export(&["--since", "2026-05-01", "--out", "x"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no database"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = export(&["--since", "May 1st", "--out", "x"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--since"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -599,11 +599,12 @@ pub fn items_of(record: &Record) -> Vec<ImportedItem> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn purchase() -> PurchaseData<'static> {
+    /// A purchase as the counter records one (shared with the demo ILS's import tests).
+    pub(crate) fn purchase() -> PurchaseData<'static> {
         PurchaseData {
             item_id: "31990000000007",
             isbn13: "9788845292613",

@@ -103,6 +103,23 @@ pub fn classify(raw: &str) -> Result<Barcode, BarcodeError> {
 }
 
 pub fn classify_with(raw: &str, options: Options) -> Result<Barcode, BarcodeError> {
+    let text = scanned_text(raw)?;
+    let (kind, normalized, problem) = match numeric_code(text) {
+        Some(code) => code,
+        None => free_id(text, options)?,
+    };
+    Ok(Barcode {
+        raw: raw.to_owned(),
+        kind,
+        normalized,
+        valid: problem.is_none(),
+        problem,
+    })
+}
+
+/// The scanned text without the surrounding whitespace (and Enter) scanners add, if it can
+/// be a code at all: not empty, not too long, printable ASCII only.
+fn scanned_text(raw: &str) -> Result<&str, BarcodeError> {
     let text = raw.trim_matches(|c: char| c.is_ascii_whitespace());
     if text.is_empty() {
         return Err(BarcodeError::Empty);
@@ -117,17 +134,7 @@ pub fn classify_with(raw: &str, options: Options) -> Result<Barcode, BarcodeErro
             found,
         });
     }
-    let (kind, normalized, problem) = match numeric_code(text) {
-        Some(code) => code,
-        None => free_id(text, options)?,
-    };
-    Ok(Barcode {
-        raw: raw.to_owned(),
-        kind,
-        normalized,
-        valid: problem.is_none(),
-        problem,
-    })
+    Ok(text)
 }
 
 type Parts = (BarcodeKind, String, Option<BarcodeError>);
@@ -363,20 +370,7 @@ pub struct BookNumber {
 /// an ISBN-10 typed by hand (final `X` allowed). Hyphens, spaces, `+` and `|` between the
 /// digits are ignored. Strict: a wrong check digit or any other shape is an error.
 pub fn book_number(raw: &str) -> Result<BookNumber, BarcodeError> {
-    let text = raw.trim_matches(|c: char| c.is_ascii_whitespace());
-    if text.is_empty() {
-        return Err(BarcodeError::Empty);
-    }
-    let len = text.chars().count();
-    if len > MAX_LEN {
-        return Err(BarcodeError::TooLong { len, max: MAX_LEN });
-    }
-    if let Some((i, found)) = text.chars().enumerate().find(|(_, c)| !is_printable(*c)) {
-        return Err(BarcodeError::NotPrintable {
-            position: i + 1,
-            found,
-        });
-    }
+    let text = scanned_text(raw)?;
     let compact: String = text
         .chars()
         .filter(|c| !matches!(c, ' ' | '\t' | '-' | '+' | '|'))

@@ -184,7 +184,6 @@ impl WatchedFolder {
 mod tests {
     use super::*;
     use crate::counter::marc::{HoldingsOptions, PurchaseData, encode_all, purchase_record};
-    use crate::counter::money::Cents;
     use crate::counter::settings::HoldingsFormat;
 
     fn mrc(item_ids: &[&str], format: HoldingsFormat) -> Vec<u8> {
@@ -194,16 +193,7 @@ mod tests {
                 purchase_record(
                     &PurchaseData {
                         item_id: id,
-                        isbn13: "9788845292613",
-                        title: "Il nome della rosa",
-                        author: "Eco, Umberto",
-                        publisher: "Bompiani",
-                        year: "2020",
-                        price: Cents(1400),
-                        currency: "EUR",
-                        day: "2026-05-20",
-                        stamp: "20260520103000",
-                        bookstore_name: "Libreria Dante",
+                        ..crate::counter::marc::tests::purchase()
                     },
                     &HoldingsOptions {
                         format,
