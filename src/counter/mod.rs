@@ -8,7 +8,7 @@
 //! - [`marc`], [`invoice`], [`export`]: what reaches the library: MARC 21 records and the
 //!   monthly invoice CSV.
 //! - [`money`]: amounts in cents and currency codes.
-//! - [`settings`]: `[counter]`.
+//! - [`settings`]: the `[counter]` settings.
 //!
 //! ISBN input is read by [`crate::scan::symbology::book_number`].
 

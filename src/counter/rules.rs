@@ -791,9 +791,11 @@ mod tests {
 
     #[test]
     fn standing_from_a_patron_information_answer() {
-        let mut r = PatronInformationResponse::default();
-        r.overdue_items_count = Some(0);
-        r.extra.push(("PC".into(), " ST ".into()));
+        let mut r = PatronInformationResponse {
+            overdue_items_count: Some(0),
+            extra: vec![("PC".into(), " ST ".into())],
+            ..PatronInformationResponse::default()
+        };
         let s = Standing::from_patron_information(&r, Some("PC"));
         assert_eq!(
             s,

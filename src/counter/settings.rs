@@ -115,7 +115,7 @@ impl Default for CounterSettings {
 
 /// A trust tier: limits that replace the counter's own for the patrons it names. A limit the
 /// tier leaves unset stays the counter's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Tier {
     pub name: String,
@@ -126,20 +126,6 @@ pub struct Tier {
     pub quota_per_year: Option<u32>,
     pub price_cap: Option<Cents>,
     pub price_cap_per_month: Option<Cents>,
-}
-
-impl Default for Tier {
-    fn default() -> Self {
-        Tier {
-            name: String::new(),
-            values: Vec::new(),
-            quota_at_once: None,
-            quota_per_month: None,
-            quota_per_year: None,
-            price_cap: None,
-            price_cap_per_month: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
