@@ -9,6 +9,7 @@ pub mod app;
 pub mod board;
 pub mod clock;
 pub mod config;
+pub mod counter;
 pub mod drivers;
 pub mod fleet;
 pub mod hw;

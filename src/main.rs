@@ -71,6 +71,9 @@ enum Command {
     Token(selfcheck::tools::token::TokenCommand),
     /// Run the demo library system (a SIP2 server over its own catalogue)
     DemoIls(DemoIlsArgs),
+    /// The bookstore counter: export its purchases for the library
+    #[command(subcommand)]
+    Counter(selfcheck::tools::counter::CounterCommand),
     /// The offline queue: show it, or replay it to the library system
     #[command(subcommand)]
     Sync(SyncCommand),
@@ -101,6 +104,12 @@ struct DemoIlsArgs {
     /// Character set: utf-8, cp850, gb18030, latin-1
     #[arg(long, default_value = "utf-8")]
     charset: String,
+    /// Add the items of a MARC file (ISO 2709, 952 or 852 holdings) to the catalogue first
+    #[arg(long, value_name = "FILE")]
+    import: Vec<PathBuf>,
+    /// Import new .mrc files appearing in this folder while serving
+    #[arg(long, value_name = "DIR")]
+    watch: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -160,15 +169,16 @@ struct ItemArgs {
     /// Item id (barcode number)
     #[arg(long)]
     id: String,
-    /// Owner library ISIL, e.g. IT-RM0001
+    /// Owner library ISIL, e.g. IT-RM0001 (default: rfid.owner_isil from the settings)
     #[arg(long)]
-    owner: String,
+    owner: Option<String>,
     /// Part of a set, PART/TOTAL (e.g. 1/3)
     #[arg(long)]
     parts: Option<String>,
-    /// Data model: 28560-3 (Danish) or 28560-2 (ISO 15962)
-    #[arg(long, default_value = "28560-3")]
-    model: String,
+    /// Data model: 28560-3 (Danish), 28560-2 (ISO 15962) or auto (28560-3); default:
+    /// rfid.data_model from the settings
+    #[arg(long)]
+    model: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -207,6 +217,12 @@ enum TagCommand {
         /// The tag to program (16 hex digits), when more than one is on the pad
         #[arg(long)]
         uid: Option<String>,
+        /// AFI to write instead of rfid.afi_secured (0-255 or 0x00-0xFF)
+        #[arg(long, value_parser = parse_byte)]
+        afi: Option<u8>,
+        /// Lock the data blocks for good (they can never be rewritten)
+        #[arg(long)]
+        lock: bool,
         /// Simulated board: tags to put on the pad first (TOML or JSON)
         #[arg(long)]
         sim_file: Option<PathBuf>,
@@ -359,6 +375,12 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             &Board::load(&cli.global.board)?,
         )?),
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
+        Command::Counter(cmd) => {
+            let (settings, _) = load_settings(&cli.global)?;
+            let dir = data_dir(cli.global.data_dir.as_deref())?;
+            selfcheck::tools::counter::run(cmd, &settings, &dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {
             let data_dir = data_dir(cli.global.data_dir.as_deref())?;
@@ -434,11 +456,19 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
     use selfcheck::tools::tag::{self as tool, ItemSpec};
 
     let item_spec = |item: ItemArgs| -> Result<ItemSpec> {
+        let (settings, _) = load_settings(global)?;
+        let model = match item.model {
+            Some(m) => tool::parse_model(&m)?,
+            None => selfcheck::rfid::program::model_to_write(settings.rfid.data_model),
+        };
+        let owner = item.owner.or(settings.rfid.owner_isil).context(
+            "--owner is needed: no rfid.owner_isil in the settings says which library owns the item",
+        )?;
         Ok(ItemSpec {
             parts: item.parts.as_deref().map(tool::parse_parts).transpose()?,
-            model: tool::parse_model(&item.model)?,
+            model,
             id: item.id,
-            owner: item.owner,
+            owner,
         })
     };
     let open_reader =
@@ -468,6 +498,8 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
         TagCommand::Write {
             item,
             uid,
+            afi,
+            lock,
             sim_file,
             json,
         } => {
@@ -479,13 +511,13 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
                 })
                 .transpose()?;
             let mut reader = open_reader(sim_file)?;
-            let written = tool::write(
-                reader.as_mut(),
-                uid,
-                &item_spec(item)?,
-                &security_config(&settings),
-            )?;
-            let ok = written.data.is_verified() && written.security.is_verified();
+            let options = tool::WriteOptions {
+                security: security_config(&settings),
+                afi,
+                lock,
+            };
+            let written = tool::write(reader.as_mut(), uid, &item_spec(item)?, &options)?;
+            let ok = written.is_verified();
             print(&written, json);
             if !ok {
                 return Ok(ExitCode::FAILURE);
@@ -517,12 +549,25 @@ fn demo_ils(args: DemoIlsArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let (_ils, handle) =
-            selfcheck::tools::demo_ils::start(args.db.as_deref(), &args.listen, config).await?;
-        print!(
-            "{}",
-            selfcheck::tools::demo_ils::banner(handle.local_addr())
-        );
+        use selfcheck::tools::demo_ils as tool;
+        let (ils, handle) = tool::start(args.db.as_deref(), &args.listen, config).await?;
+        let mut imported = Vec::new();
+        for file in &args.import {
+            let report = ils
+                .import_file(file)
+                .with_context(|| format!("cannot import {}", file.display()))?;
+            imported.push(tool::import_summary(file, &report));
+        }
+        // The address stays the first line: scripts and tests read the port from it.
+        let mut banner = tool::banner(handle.local_addr());
+        for line in imported {
+            banner.push_str(&line);
+            banner.push('\n');
+        }
+        print!("{banner}");
+        if let Some(dir) = args.watch {
+            tokio::spawn(tool::watch(ils.clone(), dir));
+        }
         use std::io::Write;
         std::io::stdout().flush().ok();
         tokio::signal::ctrl_c()

@@ -29,11 +29,14 @@ pub struct Settings {
     pub patron_card: crate::rfid::patron_card::PatronCardSettings,
     pub receipt: crate::receipt::ReceiptSettings,
     pub phone: crate::phone::PhoneSettings,
+    pub counter: crate::counter::CounterSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Terminal {
+    /// `kiosk`: the patron self-check; `counter`: a bookstore partner counter (see `[counter]`).
+    pub role: Role,
     /// The library's name, shown on the welcome screen.
     pub library_name: String,
     /// Name of this terminal in the fleet and in the ILS logs.
@@ -62,6 +65,7 @@ pub struct Terminal {
 impl Default for Terminal {
     fn default() -> Self {
         Self {
+            role: Role::Kiosk,
             library_name: "City Library".into(),
             id: "kiosk-01".into(),
             location: "DEMO-LOBBY".into(),
@@ -75,6 +79,15 @@ impl Default for Terminal {
             clock_skew_secs: 120,
         }
     }
+}
+
+/// What this terminal is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Kiosk,
+    Counter,
 }
 
 /// The languages the screens are translated into.
@@ -605,6 +618,7 @@ impl Settings {
         self.patron_card.problems(&mut out);
         self.receipt.problems(&mut out);
         self.phone.problems(&mut out);
+        self.counter.problems(self, &mut out);
         out
     }
 

@@ -8,11 +8,14 @@
 //! - [`card`]: ISO 14443A patron cards as read (UID, optional memory block).
 //! - [`patron_card`]: the site rule that turns a card read into a patron id.
 //! - [`sim`]: a simulated pad of virtual tags and cards with an air-time model.
+//! - [`program`]: writing an item's data on a tag, verified step by step.
+//! - [`sim`]: a simulated pad of virtual tags with an air-time model.
 
 pub mod card;
 pub mod iso15693;
 pub mod iso28560;
 pub mod patron_card;
+pub mod program;
 pub mod reader;
 pub mod sim;
 pub mod tag;

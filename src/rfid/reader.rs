@@ -164,6 +164,25 @@ pub trait TagReader {
         Ok(None)
     }
 
+    /// Write the tag's DSFID (which data model its memory follows) and read it back.
+    /// `None`: this reader cannot write it (the memory is still decoded by its content).
+    fn write_dsfid(&mut self, _uid: &Uid, _dsfid: u8) -> Result<Option<WriteOutcome>, ReaderError> {
+        Ok(None)
+    }
+
+    /// Lock `count` blocks from `first` for good (they can never be written again) and read
+    /// their lock status back. Readers that cannot lock blocks say so.
+    fn lock_blocks(
+        &mut self,
+        _uid: &Uid,
+        _first: u8,
+        _count: u8,
+    ) -> Result<WriteOutcome, ReaderError> {
+        Ok(WriteOutcome::NotVerified {
+            reason: "this reader cannot lock blocks".into(),
+        })
+    }
+
     /// Inventory the pad and read every tag found; a tag lifted between the two steps is left
     /// out rather than failing the whole pad.
     fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
@@ -203,5 +222,16 @@ impl<R: TagReader + ?Sized> TagReader for Box<R> {
     }
     fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
         (**self).poll_patron_card(read)
+    }
+    fn write_dsfid(&mut self, uid: &Uid, dsfid: u8) -> Result<Option<WriteOutcome>, ReaderError> {
+        (**self).write_dsfid(uid, dsfid)
+    }
+    fn lock_blocks(
+        &mut self,
+        uid: &Uid,
+        first: u8,
+        count: u8,
+    ) -> Result<WriteOutcome, ReaderError> {
+        (**self).lock_blocks(uid, first, count)
     }
 }

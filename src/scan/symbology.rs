@@ -111,23 +111,11 @@ pub fn classify(raw: &str) -> Result<Barcode, BarcodeError> {
 }
 
 pub fn classify_with(raw: &str, options: Options) -> Result<Barcode, BarcodeError> {
-    let text = raw.trim_matches(|c: char| c.is_ascii_whitespace());
-    if text.is_empty() {
-        return Err(BarcodeError::Empty);
+    let trimmed = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+    if crate::phone::looks_like_token(trimmed) {
+        return phone_token(raw, trimmed, trimmed.chars().count());
     }
-    let len = text.chars().count();
-    if crate::phone::looks_like_token(text) {
-        return phone_token(raw, text, len);
-    }
-    if len > MAX_LEN {
-        return Err(BarcodeError::TooLong { len, max: MAX_LEN });
-    }
-    if let Some((i, found)) = text.chars().enumerate().find(|(_, c)| !is_printable(*c)) {
-        return Err(BarcodeError::NotPrintable {
-            position: i + 1,
-            found,
-        });
-    }
+    let text = scanned_text(raw)?;
     let (kind, normalized, problem) = match numeric_code(text) {
         Some(code) => code,
         None => free_id(text, options)?,
@@ -139,6 +127,26 @@ pub fn classify_with(raw: &str, options: Options) -> Result<Barcode, BarcodeErro
         valid: problem.is_none(),
         problem,
     })
+}
+
+/// The scanned text without the surrounding whitespace (and Enter) scanners add, if it can
+/// be a code at all: not empty, not too long, printable ASCII only.
+fn scanned_text(raw: &str) -> Result<&str, BarcodeError> {
+    let text = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+    if text.is_empty() {
+        return Err(BarcodeError::Empty);
+    }
+    let len = text.chars().count();
+    if len > MAX_LEN {
+        return Err(BarcodeError::TooLong { len, max: MAX_LEN });
+    }
+    if let Some((i, found)) = text.chars().enumerate().find(|(_, c)| !is_printable(*c)) {
+        return Err(BarcodeError::NotPrintable {
+            position: i + 1,
+            found,
+        });
+    }
+    Ok(text)
 }
 
 type Parts = (BarcodeKind, String, Option<BarcodeError>);
@@ -386,6 +394,58 @@ impl Barcode {
             _ => None,
         }
     }
+}
+
+/// A book's number as a bookseller enters it: its ISBN-13, and the EAN-5 add-on (the price
+/// code printed beside the main symbol) when the scanner passed it on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BookNumber {
+    pub isbn13: String,
+    pub addon: Option<String>,
+}
+
+/// Read a book's ISBN as scanned or typed at a counter: an EAN-13 under 978/979 with or
+/// without its EAN-5 add-on (scanners append the 5 digits directly or after a separator), or
+/// an ISBN-10 typed by hand (final `X` allowed). Hyphens, spaces, `+` and `|` between the
+/// digits are ignored. Strict: a wrong check digit or any other shape is an error.
+pub fn book_number(raw: &str) -> Result<BookNumber, BarcodeError> {
+    let text = scanned_text(raw)?;
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\t' | '-' | '+' | '|'))
+        .collect();
+    let not_isbn = || BarcodeError::NotIsbn(text.to_owned());
+    if compact.len() == 10 {
+        let isbn13 = isbn10_to_13(&compact).map_err(|e| match e {
+            BarcodeError::CheckDigit { .. } => e,
+            _ => not_isbn(),
+        })?;
+        return Ok(BookNumber {
+            isbn13,
+            addon: None,
+        });
+    }
+    if !compact.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_isbn());
+    }
+    let (main, addon) = match compact.len() {
+        13 => (compact.as_str(), None),
+        18 => compact
+            .split_at_checked(13)
+            .map(|(m, a)| (m, Some(a.to_owned())))
+            .ok_or_else(not_isbn)?,
+        _ => return Err(not_isbn()),
+    };
+    if !(main.starts_with("978") || main.starts_with("979")) || main.starts_with("9790") {
+        return Err(not_isbn());
+    }
+    if let Some(problem) = verify(main, ean13_check_digit) {
+        return Err(problem);
+    }
+    Ok(BookNumber {
+        isbn13: main.to_owned(),
+        addon,
+    })
 }
 
 impl fmt::Display for BarcodeKind {
@@ -735,6 +795,54 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn book_numbers_at_a_counter() {
+        let isbn = |s: &str| book_number(s).map(|b| (b.isbn13, b.addon));
+        let plain = Ok(("9780306406157".to_string(), None));
+        assert_eq!(isbn("9780306406157"), plain);
+        assert_eq!(isbn(" 978-0-306-40615-7\r\n"), plain);
+        assert_eq!(isbn("0-306-40615-2"), plain);
+        assert_eq!(isbn("080442957x"), Ok(("9780804429573".to_string(), None)));
+        let with_price = Ok(("9780306406157".to_string(), Some("51299".to_string())));
+        assert_eq!(isbn("978030640615751299"), with_price);
+        assert_eq!(isbn("9780306406157 51299"), with_price);
+        assert_eq!(isbn("9780306406157+51299"), with_price);
+        assert_eq!(isbn("978-0-306-40615-7|51299"), with_price);
+        assert_eq!(
+            isbn("979-10-90636-07-1"),
+            Ok(("9791090636071".to_string(), None))
+        );
+        assert!(matches!(
+            isbn("9780306406158"),
+            Err(BarcodeError::CheckDigit {
+                found: '8',
+                expected: '7'
+            })
+        ));
+        assert!(matches!(
+            isbn("978030640615851299"),
+            Err(BarcodeError::CheckDigit { .. })
+        ));
+        assert!(matches!(
+            isbn("0-306-40615-3"),
+            Err(BarcodeError::CheckDigit { .. })
+        ));
+        for other in [
+            "4006381333931",
+            "9790230671187",
+            "97803064061575129",
+            "978030640615",
+            "ISBN 9780306406157",
+            "33191000105864",
+        ] {
+            assert!(
+                matches!(isbn(other), Err(BarcodeError::NotIsbn(_))),
+                "{other}"
+            );
+        }
+        assert_eq!(isbn(""), Err(BarcodeError::Empty));
+    }
+
     fn with_check(payload: &str, check: fn(&str) -> Option<char>) -> String {
         format!("{payload}{}", check(payload).unwrap_or('?'))
     }
@@ -784,6 +892,14 @@ mod tests {
             let isbn13 = isbn10_to_13(&isbn10);
             prop_assert!(isbn13.as_ref().is_ok_and(|s| s.starts_with("978")));
             prop_assert_eq!(isbn13.and_then(|s| isbn13_to_10(&s)), Ok(isbn10));
+        }
+
+        #[test]
+        fn book_number_never_panics_and_yields_valid_isbns(s in "[0-9Xx |+-]{0,24}") {
+            if let Ok(book) = book_number(&s) {
+                prop_assert!(classify(&book.isbn13).is_ok_and(|c| c.valid && c.kind == BarcodeKind::Isbn13));
+                prop_assert!(book.addon.is_none_or(|a| a.len() == 5));
+            }
         }
 
         #[test]

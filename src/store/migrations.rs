@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_receipts.sql"),
     include_str!("schema_phone.sql"),
+    include_str!("schema_counter.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
@@ -63,6 +64,8 @@ mod tests {
         assert_eq!(
             tables(&conn),
             [
+                "counter_ids",
+                "counter_purchases",
                 "daily_stats",
                 "item_cache",
                 "journal",

@@ -6,6 +6,7 @@
 //! from WAL with `synchronous = FULL`: a committed row survives a power cut.
 
 pub mod cache;
+pub mod counter;
 pub mod journal;
 mod migrations;
 pub mod receipts;

@@ -2,9 +2,15 @@
 //! testing kiosks and for tests that need an ILS outliving a kiosk process.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::sip2::demo_ils::{DemoIls, ServerConfig, ServerHandle, sample};
+use crate::sip2::demo_ils::{
+    DemoIls, ImportReport, ServerConfig, ServerHandle, WatchedFolder, sample,
+};
+
+/// How often a watched folder is looked at.
+pub const WATCH_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoIlsToolError {
@@ -45,6 +51,40 @@ pub fn banner(addr: SocketAddr) -> String {
         out.push_str(&format!("  {card}  {name}  {pin}\n"));
     }
     out
+}
+
+/// One line about an imported file.
+pub fn import_summary(path: &Path, report: &ImportReport) -> String {
+    let mut line = format!(
+        "imported {}: {} record(s), {} item(s) added, {} already known",
+        path.display(),
+        report.records,
+        report.added.len(),
+        report.known.len()
+    );
+    for problem in &report.problems {
+        line.push_str(&format!("\n  skipped {problem}"));
+    }
+    line
+}
+
+/// Import new `.mrc` files appearing in `dir`, for as long as the task runs.
+pub async fn watch(ils: DemoIls, dir: PathBuf) {
+    let mut folder = WatchedFolder::new(&dir);
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    loop {
+        tick.tick().await;
+        match folder.poll(&ils) {
+            Ok(done) => {
+                for (path, report) in done {
+                    println!("{}", import_summary(&path, &report));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), "cannot import from the watched folder: {e}")
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! report; the command line prints it as text or, with `--json`, as JSON.
 
 pub mod barcode;
+pub mod counter;
 pub mod demo_ils;
 pub mod doctor;
 pub mod receipt;

@@ -4,14 +4,14 @@
 use serde::Serialize;
 
 use crate::config::check_isil;
-use crate::rfid::reader::{Security, SecurityConfig, TagReader, WriteOutcome};
+use crate::rfid::program::{ProgramError, Programming, pick_tag, program_tag};
+use crate::rfid::reader::{Security, SecurityConfig, TagReader};
 use crate::rfid::tag::{
     DataModel, ItemRecord, LibraryTag, SetInfo, TagData, TypeOfUsage, Uid, decode_memory,
-    dsfid_for, encode_item, hex, parse_hex, uid_hex,
+    dsfid_for, encode_item, hex, parse_hex,
 };
 
-/// Bytes of user memory of the smallest common library tag (ICODE SLIX: 28 blocks of 4).
-pub const DEFAULT_CAPACITY: usize = 112;
+pub use crate::rfid::program::{DEFAULT_CAPACITY, Written};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TagToolError {
@@ -59,13 +59,13 @@ pub fn parse_parts(text: &str) -> Result<(u8, u8), TagToolError> {
     Ok((n, m))
 }
 
-/// Parse `--model 28560-3|28560-2`.
+/// Parse `--model 28560-3|28560-2|auto` (`auto` writes ISO 28560-3, as `rfid.data_model`).
 pub fn parse_model(text: &str) -> Result<DataModel, TagToolError> {
     match text {
-        "28560-3" | "danish" => Ok(DataModel::Iso28560_3),
+        "28560-3" | "danish" | "auto" => Ok(DataModel::Iso28560_3),
         "28560-2" | "15962" => Ok(DataModel::Iso28560_2),
         other => Err(TagToolError::Input(format!(
-            "--model \"{other}\": use 28560-3 or 28560-2"
+            "--model \"{other}\": use 28560-3, 28560-2 or auto"
         ))),
     }
 }
@@ -120,65 +120,47 @@ pub fn scan(reader: &mut dyn TagReader) -> Result<Vec<LibraryTag>, TagToolError>
         .map_err(|e| TagToolError::Reader(e.to_string()))
 }
 
-/// What programming a tag did.
-#[derive(Debug, Serialize)]
-pub struct Written {
-    pub uid: String,
-    pub data: WriteOutcome,
-    pub security: WriteOutcome,
-    pub tag: Option<LibraryTag>,
+/// How `tag write` marks the tag besides its data.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// The site's security marking (`[rfid]`); the tag is left secured, as for the shelf.
+    pub security: SecurityConfig,
+    /// Write this AFI instead of the site's "secured" value.
+    pub afi: Option<u8>,
+    /// Lock the data blocks for good.
+    pub lock: bool,
 }
 
 /// Program the one tag on the pad (or the one named by `uid`) with an item's data and arm
-/// its security, reading both back.
+/// its security, reading each step back.
 pub fn write(
     reader: &mut dyn TagReader,
     uid: Option<Uid>,
     spec: &ItemSpec,
-    security: &SecurityConfig,
+    options: &WriteOptions,
 ) -> Result<Written, TagToolError> {
     let record = record(spec)?;
-    let uids = reader
-        .inventory()
-        .map_err(|e| TagToolError::Reader(e.to_string()))?;
-    let uid = match (uid, uids.as_slice()) {
-        (Some(u), _) if uids.contains(&u) => u,
-        (Some(u), _) => {
-            return Err(TagToolError::Reader(format!(
-                "tag {} is not on the pad",
-                uid_hex(&u)
-            )));
-        }
-        (None, [one]) => *one,
-        (None, []) => return Err(TagToolError::Reader("no tag on the pad".into())),
-        (None, many) => {
-            return Err(TagToolError::Reader(format!(
-                "{} tags on the pad: leave only the one to program, or name it with --uid",
-                many.len()
-            )));
-        }
+    let reader_error = |e: ProgramError| match e {
+        ProgramError::Encode(e) => TagToolError::Encode(e.to_string()),
+        other => TagToolError::Reader(other.to_string()),
     };
-    let bytes = encode_item(&record, spec.model, DEFAULT_CAPACITY)
-        .map_err(|e| TagToolError::Encode(e.to_string()))?;
-    let data = reader
-        .write_data(&uid, &bytes)
-        .map_err(|e| TagToolError::Reader(e.to_string()))?;
-    let security = if data.is_verified() {
-        reader
-            .set_security(&uid, Security::Secured, security)
-            .map_err(|e| TagToolError::Reader(e.to_string()))?
-    } else {
-        WriteOutcome::NotVerified {
-            reason: "data not written, security left as it was".into(),
-        }
+    let uid = pick_tag(reader, uid).map_err(reader_error)?;
+    let security_config = match options.afi {
+        Some(afi) => SecurityConfig {
+            afi_secured: afi,
+            use_afi: true,
+            ..options.security
+        },
+        None => options.security,
     };
-    let tag = reader.read_tag(&uid).ok();
-    Ok(Written {
-        uid: uid_hex(&uid),
-        data,
-        security,
-        tag,
-    })
+    let programming = Programming {
+        record: &record,
+        security: Security::Secured,
+        security_config,
+        lock: options.lock,
+        capacity: DEFAULT_CAPACITY,
+    };
+    program_tag(reader, &uid, &programming).map_err(reader_error)
 }
 
 #[cfg(test)]
@@ -257,14 +239,42 @@ mod tests {
             &mut reader,
             None,
             &spec(DataModel::Iso28560_3),
-            &SecurityConfig::default(),
+            &options(None, false),
         )
         .expect("write");
-        assert!(written.data.is_verified());
-        assert!(written.security.is_verified());
+        assert!(written.is_verified());
         let tags = scan(&mut reader).expect("scan");
         assert_eq!(tags.len(), 1);
         assert_eq!(tags[0].afi, Some(SecurityConfig::default().afi_secured));
+    }
+
+    fn options(afi: Option<u8>, lock: bool) -> WriteOptions {
+        WriteOptions {
+            security: SecurityConfig::default(),
+            afi,
+            lock,
+        }
+    }
+
+    #[test]
+    fn chosen_afi_model_and_lock() {
+        let pad = SimPad::new();
+        let uid = [9, 8, 7, 6, 5, 4, 4, 0xE0];
+        pad.place_blank(uid);
+        let mut reader = Iso15693Reader::new(pad.clone());
+        let written = write(
+            &mut reader,
+            None,
+            &spec(DataModel::Iso28560_2),
+            &options(Some(0x9A), true),
+        )
+        .expect("write");
+        assert!(written.is_verified(), "{written:?}");
+        let tag = pad.tag(&uid).expect("on pad");
+        assert_eq!(tag.afi, 0x9A);
+        assert_eq!(tag.dsfid, dsfid_for(DataModel::Iso28560_2));
+        assert!(tag.locked.first().copied().unwrap_or(false));
+        assert_eq!(parse_model("auto").expect("auto"), DataModel::Iso28560_3);
     }
 
     #[test]
@@ -277,7 +287,7 @@ mod tests {
             &mut reader,
             None,
             &spec(DataModel::Iso28560_3),
-            &SecurityConfig::default(),
+            &options(None, false),
         )
         .expect_err("two tags");
         assert!(err.to_string().contains("2 tags"), "{err}");

@@ -364,6 +364,62 @@ impl<T: Transceiver> TagReader for Iso15693Reader<T> {
         }
         Ok(WriteOutcome::Verified)
     }
+
+    fn write_dsfid(&mut self, uid: &Uid, dsfid: u8) -> Result<Option<WriteOutcome>, ReaderError> {
+        let request = Request::WriteDsfid {
+            address: Address::Uid(*uid),
+            dsfid,
+            option: false,
+        };
+        if let Err(e) = self.status(uid, &request) {
+            return outcome_of(e).map(Some);
+        }
+        Ok(Some(match self.system_info(uid) {
+            Ok(sys) if sys.dsfid == Some(dsfid) => WriteOutcome::Verified,
+            Ok(sys) => WriteOutcome::NotVerified {
+                reason: format!("DSFID reads back {:02X?}, expected {dsfid:02X}", sys.dsfid),
+            },
+            Err(e) => outcome_of(e)?,
+        }))
+    }
+
+    fn lock_blocks(
+        &mut self,
+        uid: &Uid,
+        first: u8,
+        count: u8,
+    ) -> Result<WriteOutcome, ReaderError> {
+        for block in first..first.saturating_add(count) {
+            let request = Request::LockBlock {
+                address: Address::Uid(*uid),
+                block,
+                option: false,
+            };
+            match self.status(uid, &request) {
+                // Locked before: the state asked for, and the read-back below checks it.
+                Ok(())
+                | Err(ReaderError::TagError {
+                    error: TagErrorCode::BlockAlreadyLocked,
+                    ..
+                }) => {}
+                Err(e) => return outcome_of(e),
+            }
+        }
+        let request = Request::GetMultipleBlockSecurity {
+            address: Address::Uid(*uid),
+            first,
+            count: u16::from(count),
+        };
+        match self.call(uid, &request, |frame| {
+            iso15693::parse_security_status(frame, usize::from(count))
+        }) {
+            Ok(status) if status.iter().all(|s| s & 0x01 == 1) => Ok(WriteOutcome::Verified),
+            Ok(_) => Ok(WriteOutcome::NotVerified {
+                reason: "blocks read back unlocked".into(),
+            }),
+            Err(e) => outcome_of(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ const FINE_PER_DAY: i64 = 20;
 /// Overdue items past which the "too many items overdue" flag is raised.
 const OVERDUE_LIMIT: usize = 3;
 
-fn fmt(t: NaiveDateTime) -> String {
+pub(super) fn fmt(t: NaiveDateTime) -> String {
     t.format(TIME_FORMAT).to_string()
 }
 
@@ -299,7 +299,7 @@ pub struct HoldOutcome {
 
 /// The catalogue: one SQLite connection.
 pub struct Catalogue {
-    conn: Connection,
+    pub(super) conn: Connection,
 }
 
 struct Patron {
@@ -650,7 +650,7 @@ impl Catalogue {
         Ok(Self::patron(&self.conn, patron)?.map(|p| p.pin_hash == pin_hash(&p.id, pin)))
     }
 
-    fn log(
+    pub(super) fn log(
         tx: &Transaction<'_>,
         kind: &str,
         patron: Option<&str>,

@@ -17,6 +17,7 @@
 //! only keeps them out of casual view.
 
 mod catalogue;
+mod import;
 pub mod sample;
 mod server;
 
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
 
 pub use catalogue::{HoldView, ItemState, ItemView, PatronFlags, PatronView};
+pub use import::{ImportReport, WatchedFolder};
 pub use server::{HOLD_DETAIL, ServerConfig, ServerHandle};
 
 /// The address the demo ILS listens on unless told otherwise: loopback only.
