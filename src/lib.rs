@@ -20,6 +20,7 @@ pub mod shell;
 pub mod sip2;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod tools;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -70,6 +70,11 @@ enum Command {
     /// The offline queue: show it, or replay it to the library system
     #[command(subcommand)]
     Sync(SyncCommand),
+    /// The fleet over MQTT: every terminal's status, or simulated terminals
+    #[command(subcommand)]
+    Fleet(selfcheck::tools::fleet::FleetTool),
+    /// Run the embedded MQTT broker (for one site and the demo)
+    Broker(selfcheck::tools::fleet::BrokerArgs),
     /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
     #[cfg(feature = "gui")]
     Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
@@ -329,6 +334,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::DemoIls(args) => demo_ils(args),
+        Command::Fleet(tool) => Ok(selfcheck::tools::fleet::run(
+            &load_settings(&cli.global)?.0,
+            &tool,
+        )
+        .map(|()| ExitCode::SUCCESS)?),
+        Command::Broker(args) => Ok(selfcheck::tools::fleet::broker(
+            &load_settings(&cli.global)?.0,
+            &args,
+        )
+        .map(|()| ExitCode::SUCCESS)?),
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {

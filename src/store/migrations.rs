@@ -9,7 +9,11 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// The schema, one SQL script per version (index 0 takes an empty database to version 1).
-pub const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_fleet.sql"),
+];
 
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
@@ -57,7 +61,14 @@ mod tests {
         assert_eq!(schema_version(&conn).expect("v") as usize, MIGRATIONS.len());
         assert_eq!(
             tables(&conn),
-            ["daily_stats", "item_cache", "journal", "patron_cache"]
+            [
+                "daily_stats",
+                "fleet_counters",
+                "fleet_outbox",
+                "item_cache",
+                "journal",
+                "patron_cache"
+            ]
         );
     }
 

@@ -5,8 +5,10 @@
 //! [`StoreHandle`] and sends it closures over a bounded channel. The journal's durability comes
 //! from WAL with `synchronous = FULL`: a committed row survives a power cut.
 
+pub mod fleet;
 pub mod journal;
 mod migrations;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::thread;
