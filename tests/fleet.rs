@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use selfcheck::config::Settings;
 use selfcheck::fleet::payload::{Component, EventPayload, Health, MediaKind, Outcome};
-use selfcheck::fleet::{FleetCommand, FleetCommands, FleetHandle, FleetSetup, KioskState};
+use selfcheck::fleet::{FleetCommands, FleetHandle, FleetSetup};
 use selfcheck::store::journal::Action;
 use selfcheck::store::{self, StoreHandle};
 
@@ -111,6 +111,13 @@ impl Drop for Mosquitto {
             let _ = child.wait();
         }
     }
+}
+
+/// A Mosquitto of the test's own in a fresh directory, or `None` (skipped) without one.
+fn mosquitto() -> Option<(tempfile::TempDir, Mosquitto)> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let broker = Mosquitto::start(dir.path())?;
+    Some((dir, broker))
 }
 
 /// A message seen by a [`Watcher`].
@@ -324,27 +331,13 @@ impl Kiosk {
         }
     }
 
-    /// Answer the runtime's commands as the kiosk would.
+    /// Answer the runtime's commands as a simulated terminal does.
     fn answer_commands(&mut self) {
-        let mut commands = self.commands.take().expect("commands");
-        let fleet = self.fleet.clone();
-        self.runtime.spawn(async move {
-            while let Some(request) = commands.recv().await {
-                let answer = match request.command {
-                    FleetCommand::Sync => Ok("0 sent".to_string()),
-                    FleetCommand::OutOfOrder { reason } => {
-                        fleet.set_state(KioskState::OutOfOrder { reason });
-                        Ok("out of order".to_string())
-                    }
-                    FleetCommand::InService => {
-                        fleet.set_state(KioskState::Online);
-                        Ok("in service".to_string())
-                    }
-                    FleetCommand::Restart => Ok("restarting".to_string()),
-                };
-                let _ = request.reply.send(answer);
-            }
-        });
+        let commands = self.commands.take().expect("commands");
+        self.runtime.spawn(selfcheck::tools::fleet::answer_commands(
+            self.fleet.clone(),
+            commands,
+        ));
     }
 }
 
@@ -438,8 +431,7 @@ fn check_tree(watcher: &Watcher, kiosk: &Kiosk, events: usize) {
 
 #[test]
 fn mosquitto_topics_and_payloads_follow_the_schemas() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(broker) = Mosquitto::start(dir.path()) else {
+    let Some((_dir, broker)) = mosquitto() else {
         return;
     };
     let watcher = Watcher::start(broker.port, "test-tree", &format!("{PREFIX}/#"), false);
@@ -534,8 +526,7 @@ fn last_will_after_kill_9(port: u16, broker: &str, site: &str) {
 
 #[test]
 fn mosquitto_publishes_the_last_will_after_kill_9() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(broker) = Mosquitto::start(dir.path()) else {
+    let Some((_dir, broker)) = mosquitto() else {
         return;
     };
     last_will_after_kill_9(broker.port, &broker.url(), "lw");
@@ -561,8 +552,7 @@ fn mosquitto_publishes_the_last_will_after_kill_9() {
 
 #[test]
 fn mosquitto_restart_loses_no_event_and_doubles_none_by_id() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(mut broker) = Mosquitto::start(dir.path()) else {
+    let Some((_dir, mut broker)) = mosquitto() else {
         return;
     };
     let watcher = Watcher::start(
@@ -611,8 +601,7 @@ fn mosquitto_restart_loses_no_event_and_doubles_none_by_id() {
 
 #[test]
 fn events_written_before_a_crash_are_sent_when_the_kiosk_comes_back() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(broker) = Mosquitto::start(dir.path()) else {
+    let Some((_dir, broker)) = mosquitto() else {
         return;
     };
     let data = tempfile::tempdir().expect("tmp");
@@ -675,7 +664,7 @@ fn command_round_trip(port: u16, broker: &str, site: &str) {
     watcher.publish(&cmd("sync"), r#"{"id": "c1"}"#, false);
     let r = reply_of("sync", "c1");
     assert_eq!(r["ok"], true, "{r}");
-    assert_eq!(r["message"], "0 sent");
+    assert_eq!(r["message"], "nothing queued (simulated terminal)");
 
     watcher.publish(
         &cmd("out-of-order"),
@@ -747,8 +736,7 @@ fn command_round_trip(port: u16, broker: &str, site: &str) {
 
 #[test]
 fn mosquitto_command_round_trip() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let Some(broker) = Mosquitto::start(dir.path()) else {
+    let Some((_dir, broker)) = mosquitto() else {
         return;
     };
     command_round_trip(broker.port, &broker.url(), "b5");

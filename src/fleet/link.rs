@@ -176,10 +176,9 @@ impl Drop for Link {
 /// A per-client spread of the retry times, so that a fleet does not reconnect in step after
 /// its broker restarts.
 fn backoff_jitter(client_id: &str) -> Duration {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    client_id.hash(&mut h);
-    Duration::from_millis(h.finish() % 1000)
+    use std::hash::BuildHasher;
+    let hash = std::collections::hash_map::RandomState::new().hash_one(client_id);
+    Duration::from_millis(hash % 1000)
 }
 
 async fn pump(

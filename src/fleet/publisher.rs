@@ -280,8 +280,7 @@ impl FleetHandle {
 /// `broker = "embedded"`: start it on loopback, or use the one already there (`selfcheck
 /// broker` run as a service of its own).
 fn start_or_share_embedded(tel: &TelemetrySettings) -> Result<Option<BrokerHandle>, FleetError> {
-    let login = (!tel.user.is_empty()).then(|| (tel.user.as_str(), tel.password.as_str()));
-    match super::broker::start_embedded(super::settings::EMBEDDED_ADDR, login) {
+    match super::broker::start_embedded(super::settings::EMBEDDED_ADDR, tel.login()) {
         Ok(handle) => Ok(Some(handle)),
         Err(BrokerError::Listen { addr, source })
             if source.kind() == std::io::ErrorKind::AddrInUse =>
@@ -780,6 +779,7 @@ fn fragment_keys(fragment: &str) -> Vec<String> {
 #[cfg(target_os = "linux")]
 fn disk_free(dir: &std::path::Path) -> Option<u64> {
     let stat = nix::sys::statvfs::statvfs(dir).ok()?;
+    #[allow(clippy::useless_conversion)] // the field types differ between targets
     Some(u64::from(stat.blocks_available()).saturating_mul(u64::from(stat.fragment_size())))
 }
 

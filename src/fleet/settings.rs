@@ -145,6 +145,11 @@ impl TelemetrySettings {
         BrokerAddr::parse(&self.broker)
     }
 
+    /// The user name and password clients log in with, when a user is set.
+    pub fn login(&self) -> Option<(&str, &str)> {
+        (!self.user.is_empty()).then_some((self.user.as_str(), self.password.as_str()))
+    }
+
     /// Every invalid value, named by its dotted key. `terminal_id` is checked too when
     /// telemetry is on: it is the MQTT client id and a topic level.
     pub fn problems(&self, terminal_id: &str, out: &mut Vec<Problem>) {

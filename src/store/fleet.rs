@@ -138,7 +138,7 @@ mod tests {
         EventPayload::now(
             Action::Checkout,
             Outcome::Ok,
-            n % 2 == 0,
+            n.is_multiple_of(2),
             MediaKind::Book,
             "it",
             Some(&format!("Titolo {n}")),

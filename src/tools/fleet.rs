@@ -444,7 +444,7 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs) -> Result<(), FleetToo
 }
 
 /// A simulated terminal answers the fleet's commands as a kiosk would, without a kiosk.
-async fn answer_commands(fleet: FleetHandle, mut commands: crate::fleet::FleetCommands) {
+pub async fn answer_commands(fleet: FleetHandle, mut commands: crate::fleet::FleetCommands) {
     use crate::fleet::FleetCommand;
     while let Some(request) = commands.recv().await {
         let answer = match request.command {
@@ -466,9 +466,7 @@ async fn answer_commands(fleet: FleetHandle, mut commands: crate::fleet::FleetCo
 /// `selfcheck broker`: the embedded broker until Ctrl-C. With `telemetry.user` set, clients
 /// must log in with it and `telemetry.password`.
 pub fn broker(settings: &Settings, args: &BrokerArgs) -> Result<(), FleetToolError> {
-    let t = &settings.telemetry;
-    let login = (!t.user.is_empty()).then(|| (t.user.as_str(), t.password.as_str()));
-    let handle = crate::fleet::broker::start_embedded(&args.listen, login)?;
+    let handle = crate::fleet::broker::start_embedded(&args.listen, settings.telemetry.login())?;
     println!("MQTT broker listening on {}", handle.local_addr());
     std::io::stdout().flush().ok();
     runtime()?.block_on(async {
