@@ -23,6 +23,7 @@ pub mod scan;
 pub mod sip2;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod tools;
 #[cfg(feature = "gui")]
 pub mod ui;

@@ -82,6 +82,11 @@ enum Command {
     /// Check the receipt printer and the mail server: a sample receipt, printed or mailed
     #[command(subcommand)]
     Receipt(selfcheck::tools::receipt::ReceiptCommand),
+    /// The fleet over MQTT: every terminal's status, or simulated terminals
+    #[command(subcommand)]
+    Fleet(selfcheck::tools::fleet::FleetTool),
+    /// Run the embedded MQTT broker (for one site and the demo)
+    Broker(selfcheck::tools::fleet::BrokerArgs),
     /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
     #[cfg(feature = "gui")]
     Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
@@ -374,6 +379,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             &load_settings(&cli.global)?.0,
             &Board::load(&cli.global.board)?,
         )?),
+        Command::Fleet(tool) => Ok(selfcheck::tools::fleet::run(
+            &load_settings(&cli.global)?.0,
+            &tool,
+        )
+        .map(|()| ExitCode::SUCCESS)?),
+        Command::Broker(args) => Ok(selfcheck::tools::fleet::broker(
+            &load_settings(&cli.global)?.0,
+            &args,
+        )
+        .map(|()| ExitCode::SUCCESS)?),
         Command::Sync(cmd) => sync_command(&cli.global, cmd),
         Command::Counter(cmd) => {
             let (settings, _) = load_settings(&cli.global)?;

@@ -1,5 +1,5 @@
-//! Writing the settings file: staff mode's editor (and the fleet's settings command) set the
-//! keys that changed, keeping the file's other keys, its comments and its layout, and replace
+//! Writing the settings file: staff mode's editor sets the keys that changed, the fleet's
+//! `settings` command the keys of a TOML fragment,, keeping the file's other keys, its comments and its layout, and replace
 //! the file atomically, readable by its owner only (it holds the SIP2 password).
 
 use std::path::{Path, PathBuf};
@@ -73,6 +73,61 @@ pub fn settings_text(
     Ok(file.to_string())
 }
 
+/// Set in the settings file at `path` (created when missing) every key of `fragment`, a TOML
+/// text of `[section]`s, keeping the file's other keys, its comments and its layout; validate
+/// the result exactly as `config check` does and write it only when it is valid. Returns the
+/// settings now in the file, or every problem, one line each.
+pub fn write_fragment(path: &Path, fragment: &str) -> Result<Settings, Vec<String>> {
+    let changes = fragment
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| vec![format!("the settings fragment: {}", e.message().trim())])?;
+    let mut file = match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .parse::<toml_edit::DocumentMut>()
+            .map_err(|e| vec![format!("{}: {}", path.display(), e.message().trim())])?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml_edit::DocumentMut::new(),
+        Err(e) => return Err(vec![format!("{}: {e}", path.display())]),
+    };
+    for (section, values) in changes.iter() {
+        let Some(values) = values.as_table_like() else {
+            return Err(vec![format!(
+                "{section}: settings go in sections, e.g. [terminal] id = \"...\""
+            )]);
+        };
+        let table = file
+            .entry(section)
+            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+        let Some(table) = table.as_table_like_mut() else {
+            return Err(vec![format!(
+                "[{section}] in {} is not a table",
+                path.display()
+            )]);
+        };
+        for (name, item) in values.iter() {
+            match (table.get_mut(name), item.as_value()) {
+                // In place: the comment after the value stays.
+                (Some(toml_edit::Item::Value(old)), Some(value)) => {
+                    let decor = old.decor().clone();
+                    *old = value.clone();
+                    *old.decor_mut() = decor;
+                }
+                _ => {
+                    table.insert(name, item.clone());
+                }
+            }
+        }
+    }
+    let text = file.to_string();
+    let written = Settings::parse(&text, path).map_err(|e| match e {
+        super::ConfigError::Invalid { problems, .. } => {
+            problems.iter().map(ToString::to_string).collect()
+        }
+        other => vec![other.to_string()],
+    })?;
+    write_private(path, &text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
+    Ok(written)
+}
+
 /// A settings value (a string, number, flag or list) as an editable TOML value.
 fn edit_value(value: &toml::Value) -> Result<toml_edit::Value, String> {
     value
@@ -107,4 +162,56 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     file.sync_all()?;
     drop(file);
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fragment_sets_its_keys_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "# the lobby kiosk\n[terminal]\nid = \"b7-k3\" # its name\nidle_timeout_secs = 90\n",
+        )
+        .expect("write");
+        let saved = write_fragment(
+            &path,
+            "[terminal]\nidle_timeout_secs = 120\n[telemetry]\nsite = \"b7\"\n",
+        )
+        .expect("valid");
+        assert_eq!(saved.terminal.idle_timeout_secs, 120);
+        assert_eq!(saved.terminal.id, "b7-k3");
+        assert_eq!(saved.telemetry.site, "b7");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.starts_with("# the lobby kiosk\n"), "{text}");
+        assert!(text.contains("idle_timeout_secs = 120"), "{text}");
+        assert!(text.contains("\"b7-k3\" # its name"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_fragment_is_refused_with_every_problem_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("config.toml");
+        let errors = write_fragment(
+            &path,
+            "[terminal]\nidle_timeout_secs = 1\npin_attempts = 0\n",
+        )
+        .expect_err("invalid");
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with("terminal.idle_timeout_secs"),
+            "{errors:?}"
+        );
+        assert!(!path.exists());
+        let errors = write_fragment(&path, "[terminal]\nporrt = 1\n").expect_err("unknown");
+        assert!(errors[0].contains("porrt"), "{errors:?}");
+        let errors = write_fragment(&path, "id = \"x\"\n").expect_err("no section");
+        assert!(errors[0].contains("sections"), "{errors:?}");
+        let errors = write_fragment(&path, "[terminal\n").expect_err("syntax");
+        assert!(errors[0].contains("fragment"), "{errors:?}");
+        assert!(!path.exists());
+    }
 }

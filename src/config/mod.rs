@@ -4,6 +4,7 @@
 //! simulated board and the in-process demo ILS.
 
 pub mod file;
+pub mod time_zone;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -25,7 +26,7 @@ pub struct Settings {
     pub rfid: Rfid,
     pub offline: Offline,
     pub staff: Staff,
-    pub telemetry: Telemetry,
+    pub telemetry: crate::fleet::TelemetrySettings,
     pub patron_card: crate::rfid::patron_card::PatronCardSettings,
     pub receipt: crate::receipt::ReceiptSettings,
     pub phone: crate::phone::PhoneSettings,
@@ -60,6 +61,9 @@ pub struct Terminal {
     pub clock_check: bool,
     /// How far an ILS date (SIP2 98) may be from the local clock and still confirm it.
     pub clock_skew_secs: u32,
+    /// IANA time zone (e.g. `Europe/Rome`) whose midnight starts a new day of statistics;
+    /// absent: the system's local zone.
+    pub time_zone: Option<String>,
 }
 
 impl Default for Terminal {
@@ -77,6 +81,7 @@ impl Default for Terminal {
             pin_attempts: 3,
             clock_check: true,
             clock_skew_secs: 120,
+            time_zone: None,
         }
     }
 }
@@ -88,6 +93,14 @@ pub enum Role {
     #[default]
     Kiosk,
     Counter,
+}
+
+impl Terminal {
+    /// The zone "today" is counted in (the system's local zone when the setting is absent or,
+    /// which validation refuses, not a zone name).
+    pub fn zone(&self) -> time_zone::Zone {
+        time_zone::Zone::from_setting(self.time_zone.as_deref()).unwrap_or(time_zone::Zone::Local)
+    }
 }
 
 /// The languages the screens are translated into.
@@ -247,25 +260,6 @@ impl Default for Staff {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Telemetry {
-    pub enabled: bool,
-    /// `embedded` for the broker inside the kiosk, or HOST:PORT of an MQTT broker.
-    pub broker: String,
-    pub topic_prefix: String,
-}
-
-impl Default for Telemetry {
-    fn default() -> Self {
-        Self {
-            enabled: false,
-            broker: "embedded".into(),
-            topic_prefix: "selfcheck".into(),
-        }
-    }
-}
-
 /// Why a settings file could not be used. The message names the file, the key and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -410,6 +404,9 @@ impl Settings {
                 "terminal.pin_attempts",
                 format!("{} is out of range (1 to 9)", t.pin_attempts),
             );
+        }
+        if let Err(message) = time_zone::Zone::from_setting(t.time_zone.as_deref()) {
+            bad("terminal.time_zone", message);
         }
 
         if !(5..=3600).contains(&t.clock_skew_secs) {
@@ -603,18 +600,7 @@ impl Settings {
             );
         }
 
-        let tel = &self.telemetry;
-        if tel.broker != "embedded"
-            && let Err(message) = check_host_port(&tel.broker)
-        {
-            bad("telemetry.broker", message);
-        }
-        if tel.topic_prefix.is_empty() || tel.topic_prefix.contains(['#', '+']) {
-            bad(
-                "telemetry.topic_prefix",
-                "must be non-empty and contain no MQTT wildcards ('#', '+')".into(),
-            );
-        }
+        self.telemetry.problems(&self.terminal.id, &mut out);
         self.patron_card.problems(&mut out);
         self.receipt.problems(&mut out);
         self.phone.problems(&mut out);
@@ -630,6 +616,7 @@ impl Settings {
             &mut s.ils.terminal_password,
             &mut s.staff.pin_hash,
             &mut s.receipt.email.password,
+            &mut s.telemetry.password,
         ] {
             if !secret.is_empty() {
                 *secret = REDACTED.into();
@@ -646,6 +633,7 @@ impl Settings {
             || !self.staff.pin_hash.is_empty()
             || self.patron_card.has_secrets()
             || !self.receipt.email.password.is_empty()
+            || !self.telemetry.password.is_empty()
     }
 
     /// Loan period in days for a SIP2 media type code, for offline loans.
@@ -1030,8 +1018,13 @@ mod tests {
             ["telemetry.broker"]
         );
         assert_eq!(
-            problem_keys("[telemetry]\ntopic_prefix = \"a/#\"\n"),
-            ["telemetry.topic_prefix"]
+            problem_keys("[terminal]\ntime_zone = \"Europe/Roma\"\n"),
+            ["terminal.time_zone"]
+        );
+        let s = parse("[terminal]\ntime_zone = \"Asia/Shanghai\"\n").expect("valid zone");
+        assert_eq!(
+            s.terminal.zone(),
+            time_zone::Zone::Named(chrono_tz::Asia::Shanghai)
         );
     }
 
@@ -1080,10 +1073,13 @@ mod tests {
         s.ils.terminal_password = "tpw".into();
         s.staff.pin_hash = "$argon2id$v=19$...".into();
         s.receipt.email.password = "mailpw".into();
+        s.telemetry.user = "kiosk".into();
+        s.telemetry.password = "mqtt-pw".into();
         assert!(s.has_secrets());
         let shown = toml::to_string(&s.redacted()).expect("serialize");
         assert!(!shown.contains("pw\""), "{shown}");
         assert!(!shown.contains("argon2"), "{shown}");
+        assert!(!shown.contains("mqtt-pw"), "{shown}");
         assert_eq!(shown.matches(REDACTED).count(), 4);
         assert!(!Settings::default().has_secrets());
     }

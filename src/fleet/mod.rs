@@ -1,8 +1,32 @@
-//! Telemetry: circulation events and health published for the fleet and the lobby screen.
+//! Fleet telemetry: the kiosk's state, health, daily figures and circulation events published
+//! over MQTT for the library's lobby screens and its fleet tools, and the few commands it takes
+//! from the fleet. Never a patron id, a patron name, an item id or a PIN.
 //!
-//! The port is [`Telemetry`]; this module has the adapter that writes events to the log
-//! (used when `[telemetry] enabled = false`, the default). The MQTT adapter comes with the
-//! fleet work.
+//! - [`topics`]: the topic tree, built in one place.
+//! - [`payload`]: what is published (JSON schemas in `docs/fleet/schema/`).
+//! - [`publisher`]: the actor and the kiosk's [`FleetHandle`]; circulation events reach it
+//!   through the SQLite outbox ([`crate::store::fleet`]), so none is lost to a dead broker or
+//!   a killed kiosk.
+//! - [`command`]: the fleet's commands, read sans-IO.
+//! - [`broker`]: the embedded MQTT broker.
+//! - [`settings`]: `[telemetry]` and the terminal id.
+//!
+//! The older [`Telemetry`] port below writes the kiosk's start to the log; it goes once the
+//! runtime publishes through a [`FleetHandle`].
+
+pub mod broker;
+pub mod command;
+mod link;
+pub mod payload;
+pub mod publisher;
+pub mod settings;
+pub mod topics;
+
+pub use command::{CommandRequest, FleetCommand};
+pub use link::{Link, LinkEvent, LinkOptions};
+pub use payload::{Component, EventPayload, Health, MediaKind, Outcome};
+pub use publisher::{FleetCommands, FleetError, FleetHandle, FleetSetup, KioskState};
+pub use settings::{BrokerAddr, TelemetrySettings, terminal_id};
 
 use serde::Serialize;
 

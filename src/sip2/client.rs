@@ -13,10 +13,8 @@
 //!   old one died mid-request; circulation requests fail with an error that says the outcome is
 //!   unknown, and the caller's journal decides.
 //!
-//! System roots come from the operating system's store (`rustls-native-certs`) rather than a
-//! baked-in list: library sites commonly run their ILS behind a certificate from a private CA
-//! that their IT installs in the system store, and the OS updates the store without a rebuild.
-//! A site can also name its CA file directly ([`TlsConfig::ca_file`]).
+//! The ILS's certificate is checked against the system roots or a site's own CA file
+//! ([`TlsConfig::ca_file`]); see [`crate::tls`].
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -30,9 +28,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::sip2::{
     AcsStatus, Charset, DecodeError, EncodeError, Login, Message, ScStatus, ScStatusCode, Sequence,
@@ -464,57 +460,9 @@ fn host_of(addr: &str) -> &str {
 
 impl TlsSetup {
     fn new(cfg: &TlsConfig, addr: &str) -> Result<TlsSetup, ClientError> {
-        let mut roots = rustls::RootCertStore::empty();
-        match &cfg.ca_file {
-            Some(path) => {
-                let certs = CertificateDer::pem_file_iter(path)
-                    .map_err(|e| ClientError::Tls(format!("CA file {}: {e}", path.display())))?;
-                for cert in certs {
-                    let cert = cert.map_err(|e| {
-                        ClientError::Tls(format!("CA file {}: {e}", path.display()))
-                    })?;
-                    roots.add(cert).map_err(|e| {
-                        ClientError::Tls(format!("CA file {}: {e}", path.display()))
-                    })?;
-                }
-            }
-            None => {
-                // Unreadable entries in the system store are skipped, as browsers do.
-                for cert in rustls_native_certs::load_native_certs().certs {
-                    let _ = roots.add(cert);
-                }
-            }
-        }
-        if roots.is_empty() {
-            return Err(ClientError::Tls("no trusted CA certificate found".into()));
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ClientError::Tls(e.to_string()))?
-            .with_root_certificates(roots);
-        let config = match &cfg.client_auth {
-            None => config.with_no_client_auth(),
-            Some((cert_file, key_file)) => {
-                let certs = CertificateDer::pem_file_iter(cert_file)
-                    .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| {
-                        ClientError::Tls(format!("client certificate {}: {e}", cert_file.display()))
-                    })?;
-                if certs.is_empty() {
-                    return Err(ClientError::Tls(format!(
-                        "client certificate {}: no certificate in the file",
-                        cert_file.display()
-                    )));
-                }
-                let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| {
-                    ClientError::Tls(format!("client key {}: {e}", key_file.display()))
-                })?;
-                config
-                    .with_client_auth_cert(certs, key)
-                    .map_err(|e| ClientError::Tls(format!("client certificate: {e}")))?
-            }
-        };
+        let client_auth = cfg.client_auth.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+        let config = crate::tls::client_config_with_identity(cfg.ca_file.as_deref(), client_auth)
+            .map_err(ClientError::Tls)?;
         let host = cfg
             .server_name
             .clone()

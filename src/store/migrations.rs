@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_receipts.sql"),
     include_str!("schema_phone.sql"),
     include_str!("schema_counter.sql"),
+    include_str!("schema_fleet.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
@@ -67,6 +68,8 @@ mod tests {
                 "counter_ids",
                 "counter_purchases",
                 "daily_stats",
+                "fleet_counters",
+                "fleet_outbox",
                 "item_cache",
                 "journal",
                 "patron_cache",

@@ -1,12 +1,13 @@
 //! Staff tools on the command line: SIP2 diagnostics, tag and barcode inspection, phone token
-//! keys and checks, receipts, the technician's `doctor`. Each tool returns a serialisable
-//! report; the command line prints it as text or, with `--json`, as JSON.
+//! keys and checks, receipts, the fleet, the technician's `doctor`. Each tool returns a
+//! serialisable report; the command line prints it as text or, with `--json`, as JSON.
 
 pub mod barcode;
 pub mod counter;
 pub mod demo_ils;
 pub mod doctor;
 pub mod receipt;
+pub mod fleet;
 pub mod report;
 pub mod sip2;
 pub mod tag;
