@@ -8,6 +8,7 @@
 pub mod app;
 pub mod board;
 pub mod config;
+pub mod display;
 pub mod drivers;
 pub mod fleet;
 pub mod headless;
@@ -16,6 +17,7 @@ pub mod kiosk;
 pub mod logging;
 pub mod rfid;
 pub mod scan;
+pub mod service;
 pub mod shell;
 pub mod sip2;
 pub mod store;

@@ -26,6 +26,7 @@ pub struct Settings {
     pub offline: Offline,
     pub staff: Staff,
     pub telemetry: Telemetry,
+    pub display: crate::display::DisplaySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -547,6 +548,7 @@ impl Settings {
                 "must be non-empty and contain no MQTT wildcards ('#', '+')".into(),
             );
         }
+        self.display.problems(&mut out);
         out
     }
 
