@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Problem;
 
 /// `[display]` in the settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DisplaySettings {
     /// Degrees the picture is turned, clockwise: 0, 90, 180 or 270 (a panel mounted on its
@@ -36,16 +36,6 @@ pub struct DisplaySettings {
     /// Let the console blank the screen after its idle time. Off (the default): blanking is
     /// turned off while the kiosk runs.
     pub blanking: bool,
-}
-
-impl Default for DisplaySettings {
-    fn default() -> Self {
-        Self {
-            rotation: 0,
-            output: None,
-            blanking: false,
-        }
-    }
 }
 
 /// The rotations Slint's KMS backend accepts.
