@@ -408,6 +408,9 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 data_dir = %data_dir.display(),
                 "starting"
             );
+            // Before the window and before any thread: Slint reads these when it starts.
+            selfcheck::display::apply_env(&settings.display)?;
+            let _screen_on = selfcheck::display::keep_screen_on(&settings.display);
             let fullscreen = args.fullscreen || board.name != "sim";
             let path = match source {
                 Source::File(path) => Some(path),

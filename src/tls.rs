@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tokio_rustls::rustls;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// A rustls client configuration that trusts the certificates in `ca_file` (PEM), or the
 /// system's roots when there is none. The message names the file and what is wrong with it.

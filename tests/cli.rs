@@ -226,3 +226,55 @@ fn demo_ils_command_serves_checkouts() {
     assert_eq!(json["response"]["ok"], true, "{json}");
     assert_eq!(json["response"]["title_id"], "红楼梦");
 }
+
+/// The settings file the Debian package installs as its conffile: valid as shipped (every
+/// line commented: the demo), and its examples valid too once uncommented, so a technician
+/// who uncomments one gets a working kiosk. `## ` lines are prose, `# ` lines settings.
+#[test]
+fn the_packaged_settings_file_is_valid_and_so_are_its_examples() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hw/debian/config.toml");
+    let settings = selfcheck::config::Settings::load(&shipped).expect("valid as shipped");
+    assert_eq!(settings, selfcheck::config::Settings::default());
+
+    let shipped_text = std::fs::read_to_string(&shipped).expect("read");
+    let examples: String = shipped_text
+        .lines()
+        .filter(|line| !line.starts_with("##"))
+        .map(|line| line.strip_prefix("# ").unwrap_or(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let uncommented = selfcheck::config::Settings::parse(&examples, &shipped)
+        .unwrap_or_else(|e| panic!("{e}\n{examples}"));
+    assert!(!uncommented.ils.is_demo());
+    assert_eq!(uncommented.display.output.as_deref(), Some("HDMI-A-1"));
+
+    let out = run(selfcheck().args(["config", "check"]).arg(&shipped));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The kiosk's systemd unit starts the kiosk with arguments this binary takes, with the
+/// packaged settings file and the service's data directory.
+#[test]
+fn the_service_starts_the_kiosk_with_arguments_it_takes() {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("hw/systemd/selfcheck.service"),
+    )
+    .expect("unit");
+    let exec = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .expect("ExecStart=");
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/bin/selfcheck"));
+    let args: Vec<&str> = words.collect();
+    let joined = args.join(" ");
+    assert!(
+        joined.contains("--config /etc/selfcheck/config.toml"),
+        "{joined}"
+    );
+    assert!(joined.contains("--data-dir /var/lib/selfcheck"), "{joined}");
+    assert!(joined.ends_with("run --fullscreen"), "{joined}");
+    let out = run(selfcheck().args(&args).arg("--help"));
+    assert!(out.status.success(), "{joined}: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("--fullscreen"));
+}

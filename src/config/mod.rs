@@ -31,6 +31,7 @@ pub struct Settings {
     pub receipt: crate::receipt::ReceiptSettings,
     pub phone: crate::phone::PhoneSettings,
     pub counter: crate::counter::CounterSettings,
+    pub display: crate::display::DisplaySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -605,6 +606,7 @@ impl Settings {
         self.receipt.problems(&mut out);
         self.phone.problems(&mut out);
         self.counter.problems(self, &mut out);
+        self.display.problems(&mut out);
         out
     }
 

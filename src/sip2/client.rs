@@ -460,7 +460,10 @@ fn host_of(addr: &str) -> &str {
 
 impl TlsSetup {
     fn new(cfg: &TlsConfig, addr: &str) -> Result<TlsSetup, ClientError> {
-        let client_auth = cfg.client_auth.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+        let client_auth = cfg
+            .client_auth
+            .as_ref()
+            .map(|(c, k)| (c.as_path(), k.as_path()));
         let config = crate::tls::client_config_with_identity(cfg.ca_file.as_deref(), client_auth)
             .map_err(ClientError::Tls)?;
         let host = cfg

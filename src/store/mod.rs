@@ -5,11 +5,11 @@
 //! [`StoreHandle`] and sends it closures over a bounded channel. The journal's durability comes
 //! from WAL with `synchronous = FULL`: a committed row survives a power cut.
 
-mod migrations;
 pub mod cache;
 pub mod counter;
 pub mod fleet;
 pub mod journal;
+mod migrations;
 pub mod phone;
 pub mod receipts;
 pub mod stats;
