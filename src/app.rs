@@ -182,12 +182,16 @@ pub enum Ended {
     Restart,
 }
 
-/// Run the kiosk with its window until the window is closed. `settings_path` is the file the
-/// settings came from (`None`: built-in defaults), which staff mode's editor saves to.
+/// Run the kiosk with its window until the window is closed. `settings_files` says where the
+/// settings came from; staff mode's editor saves into its terminal file.
+///
+/// Under systemd (`Type=notify`) it reports ready once the window's event loop runs, and, with
+/// `WatchdogSec=`, keeps the watchdog fed only while both the event loop and the runtime check
+/// in, so a hung screen or a hung core gets the kiosk restarted.
 #[cfg(feature = "gui")]
 pub fn run(
     settings: Settings,
-    settings_path: Option<std::path::PathBuf>,
+    settings_files: crate::config::layers::Layers,
     board: Board,
     data_dir: &Path,
     fullscreen: bool,
@@ -218,7 +222,7 @@ pub fn run(
         &window,
         StaffContext {
             settings: settings.clone(),
-            settings_path,
+            settings_files,
             data_dir: data_dir.to_path_buf(),
             board: board.name.clone(),
             store: core.store.clone(),
@@ -255,7 +259,17 @@ pub fn run(
     {
         bench_first_frame(&window, Duration::from_millis(ms));
     }
+    let notifier = crate::service::Notifier::from_env();
+    let watchdog = crate::service::Watchdog::start(&notifier, crate::service::watchdog_period())
+        .context("cannot start the watchdog thread")?;
+    core.runtime
+        .spawn(crate::service::beat_runtime(watchdog.runtime()));
+    let _ui_beat = crate::service::beat_ui(watchdog.ui());
+    let ready = notifier.clone();
+    slint::Timer::single_shot(Duration::ZERO, move || ready.ready("in service"));
     window.run().context("the UI event loop failed")?;
+    notifier.stopping();
+    drop(watchdog);
     core.shutdown();
     Ok(match staff.exit_request() {
         Some(ExitRequest::Restart) => Ended::Restart,
@@ -322,7 +336,7 @@ fn bench_first_frame(window: &crate::ui::AppWindow, linger: Duration) {
 #[cfg(not(feature = "gui"))]
 pub fn run(
     _settings: Settings,
-    _settings_path: Option<std::path::PathBuf>,
+    _settings_files: crate::config::layers::Layers,
     _board: Board,
     _data_dir: &Path,
     _fullscreen: bool,

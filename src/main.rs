@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use selfcheck::board::Board;
-use selfcheck::config::{self, Settings, Source};
+use selfcheck::config::layers::Layers;
+use selfcheck::config::{self, Settings};
 use selfcheck::tools::report;
 
 #[derive(Parser)]
@@ -399,7 +400,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {
             let data_dir = data_dir(cli.global.data_dir.as_deref())?;
-            let (settings, source) = load_settings_or_saved(&cli.global, &data_dir)?;
+            let (settings, source) = load_settings(&cli.global)?;
             let board = Board::load(&cli.global.board)?;
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
@@ -412,11 +413,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             selfcheck::display::apply_env(&settings.display)?;
             let _screen_on = selfcheck::display::keep_screen_on(&settings.display);
             let fullscreen = args.fullscreen || board.name != "sim";
-            let path = match source {
-                Source::File(path) => Some(path),
-                Source::BuiltIn => None,
-            };
-            match selfcheck::app::run(settings, path, board, &data_dir, fullscreen)? {
+            match selfcheck::app::run(settings, source, board, &data_dir, fullscreen)? {
                 selfcheck::app::Ended::Closed => Ok(ExitCode::SUCCESS),
                 selfcheck::app::Ended::Restart => {
                     tracing::info!("restart asked from staff mode");
@@ -751,36 +748,47 @@ fn warn_if_readable_by_others(path: &Path) {
     }
 }
 
-fn load_settings(global: &GlobalArgs) -> Result<(Settings, Source)> {
-    let path = config::locate(
+fn load_settings(global: &GlobalArgs) -> Result<(Settings, Layers)> {
+    let layers = settings_layers(global);
+    Ok((layers.load()?, layers))
+}
+
+/// Where the settings come from: the settings file (`--config`, `$SELFCHECK_CONFIG` or the
+/// system's), with the terminal's own changes (`config.toml` in the data directory, which
+/// staff mode and the fleet write) over it. A settings file named on the command line on a
+/// machine whose data directory is only the user's default is read alone, so a tool run by
+/// hand is not changed by a demo's saved settings.
+fn settings_layers(global: &GlobalArgs) -> Layers {
+    let base = config::locate(
         global.config.as_deref(),
         std::env::var(config::ENV_CONFIG).ok().as_deref(),
         Path::new(config::SYSTEM_CONFIG),
     );
-    match path {
-        Some(path) => Ok((Settings::load(&path)?, Source::File(path))),
-        None => Ok((Settings::default(), Source::BuiltIn)),
+    let dir = data_dir_path(global.data_dir.as_deref());
+    let data_dir_chosen = global.data_dir.is_some() || dir == Path::new(SYSTEM_DATA_DIR);
+    match base {
+        Some(base) if !data_dir_chosen => Layers::single(&base),
+        base => Layers::new(base, &dir),
     }
 }
 
-/// [`load_settings`], and when no settings file is named or installed, the one staff mode's
-/// editor saved into the data directory (`config.toml`) if there is one.
-fn load_settings_or_saved(global: &GlobalArgs, data_dir: &Path) -> Result<(Settings, Source)> {
-    let (settings, source) = load_settings(global)?;
-    let saved = data_dir.join("config.toml");
-    if matches!(source, Source::BuiltIn) && saved.is_file() {
-        return Ok((Settings::load(&saved)?, Source::File(saved)));
-    }
-    Ok((settings, source))
-}
+const SYSTEM_DATA_DIR: &str = "/var/lib/selfcheck";
 
 /// `--data-dir`, else the service's /var/lib/selfcheck when it is there, else the user's
 /// data directory (the demo on a laptop).
 fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
-    let dir = match explicit {
+    let dir = data_dir_path(explicit);
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The data directory [`data_dir`] uses, without creating it.
+fn data_dir_path(explicit: Option<&Path>) -> PathBuf {
+    match explicit {
         Some(d) => d.to_path_buf(),
         None => {
-            let system = Path::new("/var/lib/selfcheck");
+            let system = Path::new(SYSTEM_DATA_DIR);
             if system.is_dir() {
                 system.to_path_buf()
             } else if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
@@ -791,8 +799,5 @@ fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
                 PathBuf::from("selfcheck-data")
             }
         }
-    };
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    Ok(dir)
+    }
 }

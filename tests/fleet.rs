@@ -254,7 +254,12 @@ impl Kiosk {
             .expect("runtime");
         let store =
             StoreHandle::spawn(store::open(&dir.join(store::DB_FILE)).expect("db")).expect("store");
-        let setup = FleetSetup::from_settings(&settings, "sim", dir, dir.join("config.toml"));
+        let setup = FleetSetup::from_settings(
+            &settings,
+            "sim",
+            dir,
+            selfcheck::config::layers::Layers::single(&dir.join("config.toml")),
+        );
         let (fleet, commands) =
             FleetHandle::start(setup, store.clone(), runtime.handle()).expect("fleet");
         fleet.set_health(Health {

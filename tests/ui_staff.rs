@@ -112,7 +112,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     install_helpers(&window);
     let ctx = StaffContext {
         settings: settings.clone(),
-        settings_path: None,
+        settings_files: selfcheck::config::layers::Layers::new(None, dir.path()),
         data_dir: dir.path().to_path_buf(),
         board: "sim".into(),
         store: store.clone(),
@@ -292,7 +292,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     assert!(settings_adapter.get_dirty());
     press(&window, "Save");
     assert_eq!(settings_adapter.get_status(), "1 problem: not saved.");
-    let file = dir.path().join(staff::SETTINGS_FILE);
+    let file = dir.path().join(selfcheck::config::layers::LOCAL_FILE);
     assert!(!file.exists());
 
     // A valid edit is saved to a new file in the data directory, which parses back.

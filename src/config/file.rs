@@ -1,21 +1,31 @@
-//! Writing the settings file: staff mode's editor sets the keys that changed, the fleet's
-//! `settings` command the keys of a TOML fragment,, keeping the file's other keys, its comments and its layout, and replace
-//! the file atomically, readable by its owner only (it holds the SIP2 password).
+//! Writing the terminal's settings file (the data directory's layer, see [`super::layers`]):
+//! staff mode's editor sets the keys that changed, the fleet's `settings` command the keys of
+//! a TOML fragment, keeping the file's other keys, its comments and its layout, and replaces
+//! the file atomically, readable by its owner only (it holds the SIP2 password). The site's
+//! settings file under it is never written.
 
 use std::path::{Path, PathBuf};
 
 use super::Settings;
+use super::layers::Layers;
 
-/// Set in the settings file at `path` (created when missing) every key whose value in
-/// `candidate` differs from `saved`, check that the result parses and validates, and write it.
-/// Returns the settings now in the file.
+/// Set in the terminal's settings file (`layers.local`, created when missing) every key whose
+/// value in `candidate` differs from `saved` (the settings in force), check that the settings
+/// in force with that file parse and validate, and write it. Returns the settings now in force.
 pub fn write_changes(
-    path: &Path,
+    layers: &Layers,
     candidate: &Settings,
     saved: &Settings,
 ) -> Result<Settings, String> {
-    let text = settings_text(path, candidate, saved)?;
-    let written = Settings::parse(&text, path).map_err(|e| e.to_string())?;
+    let path = &layers.local;
+    // Over a site's file, a new terminal file holds only what changed from the settings in
+    // force; alone, it starts from the built-in defaults (see `settings_text`).
+    let text = if layers.base.is_some() && !path.exists() {
+        changes_text(toml_edit::DocumentMut::new(), saved, candidate, path)?
+    } else {
+        settings_text(path, candidate, saved)?
+    };
+    let written = layers.with_local(Some(&text)).map_err(|e| e.to_string())?;
     write_private(path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(written)
 }
@@ -29,7 +39,7 @@ pub fn settings_text(
     candidate: &Settings,
     saved: &Settings,
 ) -> Result<String, String> {
-    let (mut file, base) = match std::fs::read_to_string(path) {
+    let (file, base) = match std::fs::read_to_string(path) {
         Ok(text) => (
             text.parse::<toml_edit::DocumentMut>()
                 .map_err(|e| format!("{}: {}", path.display(), e.message()))?,
@@ -40,8 +50,18 @@ pub fn settings_text(
         }
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
+    changes_text(file, &base, candidate, path)
+}
+
+/// `file` with every key whose value in `candidate` differs from `base` set.
+fn changes_text(
+    mut file: toml_edit::DocumentMut,
+    base: &Settings,
+    candidate: &Settings,
+    path: &Path,
+) -> Result<String, String> {
     let new = toml::Table::try_from(candidate).map_err(|e| e.to_string())?;
-    let old = toml::Table::try_from(&base).map_err(|e| e.to_string())?;
+    let old = toml::Table::try_from(base).map_err(|e| e.to_string())?;
     for (section, values) in &new {
         let Some(values) = values.as_table() else {
             continue;
@@ -73,11 +93,12 @@ pub fn settings_text(
     Ok(file.to_string())
 }
 
-/// Set in the settings file at `path` (created when missing) every key of `fragment`, a TOML
-/// text of `[section]`s, keeping the file's other keys, its comments and its layout; validate
-/// the result exactly as `config check` does and write it only when it is valid. Returns the
-/// settings now in the file, or every problem, one line each.
-pub fn write_fragment(path: &Path, fragment: &str) -> Result<Settings, Vec<String>> {
+/// Set in the terminal's settings file (`layers.local`, created when missing) every key of
+/// `fragment`, a TOML text of `[section]`s, keeping the file's other keys, its comments and its
+/// layout; validate the settings in force with it exactly as `config check` does and write it
+/// only when they are valid. Returns the settings now in force, or every problem, one line each.
+pub fn write_fragment(layers: &Layers, fragment: &str) -> Result<Settings, Vec<String>> {
+    let path = &layers.local;
     let changes = fragment
         .parse::<toml_edit::DocumentMut>()
         .map_err(|e| vec![format!("the settings fragment: {}", e.message().trim())])?;
@@ -118,7 +139,7 @@ pub fn write_fragment(path: &Path, fragment: &str) -> Result<Settings, Vec<Strin
         }
     }
     let text = file.to_string();
-    let written = Settings::parse(&text, path).map_err(|e| match e {
+    let written = layers.with_local(Some(&text)).map_err(|e| match e {
         super::ConfigError::Invalid { problems, .. } => {
             problems.iter().map(ToString::to_string).collect()
         }
@@ -178,7 +199,7 @@ mod tests {
         )
         .expect("write");
         let saved = write_fragment(
-            &path,
+            &Layers::single(&path),
             "[terminal]\nidle_timeout_secs = 120\n[telemetry]\nsite = \"b7\"\n",
         )
         .expect("valid");
@@ -196,7 +217,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("config.toml");
         let errors = write_fragment(
-            &path,
+            &Layers::single(&path),
             "[terminal]\nidle_timeout_secs = 1\npin_attempts = 0\n",
         )
         .expect_err("invalid");
@@ -206,12 +227,46 @@ mod tests {
             "{errors:?}"
         );
         assert!(!path.exists());
-        let errors = write_fragment(&path, "[terminal]\nporrt = 1\n").expect_err("unknown");
+        let errors =
+            write_fragment(&Layers::single(&path), "[terminal]\nporrt = 1\n").expect_err("unknown");
         assert!(errors[0].contains("porrt"), "{errors:?}");
-        let errors = write_fragment(&path, "id = \"x\"\n").expect_err("no section");
+        let errors =
+            write_fragment(&Layers::single(&path), "id = \"x\"\n").expect_err("no section");
         assert!(errors[0].contains("sections"), "{errors:?}");
-        let errors = write_fragment(&path, "[terminal\n").expect_err("syntax");
+        let errors = write_fragment(&Layers::single(&path), "[terminal\n").expect_err("syntax");
         assert!(errors[0].contains("fragment"), "{errors:?}");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn changes_go_to_the_terminal_file_and_never_to_the_site_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let site = dir.path().join("site.toml");
+        let site_text = "# the site's file\n[terminal]\nid = \"b7-k3\"\nidle_timeout_secs = 90\n";
+        std::fs::write(&site, site_text).expect("write");
+        let layers = Layers::new(Some(site.clone()), dir.path());
+        let saved = layers.load().expect("load");
+        let mut candidate = saved.clone();
+        candidate.terminal.idle_timeout_secs = 150;
+        let now = write_changes(&layers, &candidate, &saved).expect("saved");
+        assert_eq!(now.terminal.idle_timeout_secs, 150);
+        assert_eq!(now.terminal.id, "b7-k3");
+        assert_eq!(std::fs::read_to_string(&site).expect("read"), site_text);
+        let local = std::fs::read_to_string(&layers.local).expect("read");
+        assert_eq!(
+            local.trim(),
+            "[terminal]\nidle_timeout_secs = 150",
+            "only the change"
+        );
+        assert_eq!(layers.load().expect("reload"), now);
+
+        let now = write_fragment(&layers, "[terminal]\nlibrary_name = \"Nord\"\n").expect("ok");
+        assert_eq!(now.terminal.library_name, "Nord");
+        assert_eq!(now.terminal.idle_timeout_secs, 150);
+        assert_eq!(std::fs::read_to_string(&site).expect("read"), site_text);
+        let errors = write_fragment(&layers, "[terminal]\nidle_warning_secs = 500\n")
+            .expect_err("the merged settings are checked");
+        assert!(errors[0].contains("idle_warning_secs"), "{errors:?}");
+        assert_eq!(layers.load().expect("unchanged"), now);
     }
 }

@@ -4,6 +4,7 @@
 //! simulated board and the in-process demo ILS.
 
 pub mod file;
+pub mod layers;
 pub mod time_zone;
 
 use std::collections::BTreeMap;
@@ -288,22 +289,6 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.key, self.message)
-    }
-}
-
-/// Where the settings came from, for `config show` and the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    File(PathBuf),
-    BuiltIn,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::File(p) => write!(f, "{}", p.display()),
-            Source::BuiltIn => f.write_str("built-in defaults (demo)"),
-        }
     }
 }
 
@@ -1082,7 +1067,7 @@ mod tests {
         assert!(!shown.contains("pw\""), "{shown}");
         assert!(!shown.contains("argon2"), "{shown}");
         assert!(!shown.contains("mqtt-pw"), "{shown}");
-        assert_eq!(shown.matches(REDACTED).count(), 4);
+        assert_eq!(shown.matches(REDACTED).count(), 5);
         assert!(!Settings::default().has_secrets());
     }
 

@@ -69,18 +69,19 @@ pub struct FleetSetup {
     pub zone: Zone,
     /// The data directory, whose free space health reports; `None`: not reported.
     pub data_dir: Option<PathBuf>,
-    /// The settings file a `settings` command writes; `None`: the command is refused.
-    pub settings_path: Option<PathBuf>,
+    /// The settings a `settings` command writes (into their terminal file); `None`: the
+    /// command is refused.
+    pub settings_files: Option<crate::config::layers::Layers>,
 }
 
 impl FleetSetup {
-    /// The setup of a kiosk from its settings: `board` names the board file, `settings_path`
-    /// is the file staff mode saves to (the one in use, or `<data dir>/config.toml`).
+    /// The setup of a kiosk from its settings: `board` names the board file, `settings_files`
+    /// where its settings came from (changes go where staff mode saves them).
     pub fn from_settings(
         settings: &Settings,
         board: &str,
         data_dir: &std::path::Path,
-        settings_path: PathBuf,
+        settings_files: crate::config::layers::Layers,
     ) -> FleetSetup {
         let terminal_id = super::terminal_id(&settings.terminal.id);
         FleetSetup {
@@ -99,7 +100,7 @@ impl FleetSetup {
             terminal_id,
             zone: settings.terminal.zone(),
             data_dir: Some(data_dir.to_path_buf()),
-            settings_path: Some(settings_path),
+            settings_files: Some(settings_files),
         }
     }
 }
@@ -634,7 +635,7 @@ impl Actor {
         let id = request.id.clone();
         match request.command {
             Command::Settings { toml } => {
-                let Some(path) = self.setup.settings_path.clone() else {
+                let Some(files) = self.setup.settings_files.clone() else {
                     return refuse(
                         self,
                         id,
@@ -646,9 +647,9 @@ impl Actor {
                 tracing::info!(command = %name, id = ?id, keys = %keys.join(", "), "fleet command: saving settings");
                 let replies = self.replies.clone();
                 tokio::task::spawn_blocking(move || {
-                    let reply = match crate::config::file::write_fragment(&path, &toml) {
+                    let reply = match crate::config::file::write_fragment(&files, &toml) {
                         Ok(_) => {
-                            tracing::info!(file = %path.display(), "fleet settings saved; they apply at the next restart");
+                            tracing::info!(file = %files.local.display(), "fleet settings saved; they apply at the next restart");
                             CommandReply {
                                 id,
                                 command: name.clone(),

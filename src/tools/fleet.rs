@@ -350,12 +350,12 @@ pub fn simulate(settings: &Settings, args: &SimulateArgs) -> Result<(), FleetToo
             &sim_settings,
             "simulated",
             std::path::Path::new("."),
-            std::path::PathBuf::new(),
+            crate::config::layers::Layers::single(std::path::Path::new(".")),
         );
         setup.info.simulated = true;
         setup.info.location = format!("SIM-{n:03}");
         setup.data_dir = None;
-        setup.settings_path = None;
+        setup.settings_files = None;
         let store = StoreHandle::spawn(store::open_in_memory()?)?;
         let (fleet, commands) = FleetHandle::start(setup, store.clone(), runtime.handle())?;
         fleet.set_state(KioskState::Online);

@@ -2,7 +2,6 @@
 //! as the settings file, and saved into that file (mode 0600: it holds the SIP2 password).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use crate::config::Settings;
 
@@ -199,13 +198,13 @@ impl Editor {
 
     /// Write the edited keys into the settings file at `path` (created when missing),
     /// readable by its owner only. Returns the settings now in the file.
-    pub fn save(&self, path: &Path) -> Result<Settings, SaveError> {
+    pub fn save(&self, files: &crate::config::layers::Layers) -> Result<Settings, SaveError> {
         let (by_key, others) = self.problems();
         let count = by_key.len() + others.len();
         if count > 0 {
             return Err(SaveError::Problems(count, others));
         }
-        crate::config::file::write_changes(path, &self.candidate, &self.saved)
+        crate::config::file::write_changes(files, &self.candidate, &self.saved)
             .map_err(SaveError::Io)
     }
 }
@@ -213,6 +212,7 @@ impl Editor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::layers::Layers;
 
     #[test]
     fn field_values_round_trip() {
@@ -275,7 +275,10 @@ mod tests {
         assert!(others[0].starts_with("terminal.idle_warning_secs"));
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("c.toml");
-        assert_eq!(e.save(&path), Err(SaveError::Problems(3, others.clone())));
+        assert_eq!(
+            e.save(&Layers::single(&path)),
+            Err(SaveError::Problems(3, others.clone()))
+        );
         assert!(!path.exists());
     }
 
@@ -289,7 +292,7 @@ mod tests {
         let mut e = Editor::new(saved);
         e.edit("terminal.location", "B7-LOBBY");
         e.edit("rfid.afi_on_loan", "0x9A");
-        let written = e.save(&path).expect("saved");
+        let written = e.save(&Layers::single(&path)).expect("saved");
         let back = Settings::load(&path).expect("parses back");
         assert_eq!(written, back);
         assert_eq!(back.terminal.location, "B7-LOBBY");
@@ -323,7 +326,7 @@ mod tests {
         let mut e = Editor::new(Settings::load(&path).expect("load"));
         e.edit("ils.server", "ils.example.org:6011");
         e.edit("terminal.location", "B7-LOBBY");
-        e.save(&path).expect("saved");
+        e.save(&Layers::single(&path)).expect("saved");
         let text = std::fs::read_to_string(&path).expect("read");
         let expected = before.replace("ils:6001", "ils.example.org:6011")
             + "\n[terminal]\nlocation = \"B7-LOBBY\"\n";
@@ -339,7 +342,7 @@ mod tests {
         s.staff.cards = vec!["S-1".into()];
         let mut e = Editor::new(s.clone());
         e.edit("terminal.location", "B7-LOBBY");
-        let written = e.save(&path).expect("saved");
+        let written = e.save(&Layers::single(&path)).expect("saved");
         let back = Settings::load(&path).expect("parses back");
         assert_eq!(written, back);
         assert_eq!(back.staff, s.staff);

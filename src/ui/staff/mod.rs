@@ -57,8 +57,6 @@ pub use status::{LinkLine, LinkNow, Server, describe_link, queue_counts};
 pub const RESTART_EXIT_CODE: i32 = crate::runtime::RESTART_EXIT_CODE as i32;
 /// The Slint version the UI is built with (pinned exactly in Cargo.toml).
 pub const SLINT_VERSION: &str = "1.18.1";
-/// The settings file created in the data directory when the kiosk ran on built-in defaults.
-pub const SETTINGS_FILE: &str = "config.toml";
 
 const MAX_WRONG_PINS: u32 = 5;
 const PIN_LOCKOUT: Duration = Duration::from_secs(60);
@@ -71,8 +69,8 @@ const QUEUE_ROWS: usize = 200;
 pub struct StaffContext {
     /// The settings in force (changes saved in staff mode apply after a restart).
     pub settings: Settings,
-    /// The settings file in use; `None` when the kiosk runs on the built-in defaults.
-    pub settings_path: Option<PathBuf>,
+    /// Where the settings came from; staff changes go to its terminal file (`local`).
+    pub settings_files: crate::config::layers::Layers,
     pub data_dir: PathBuf,
     /// The board file's name, for the versions list.
     pub board: String,
@@ -120,7 +118,6 @@ struct Inner {
     pins: RefCell<PinGuard>,
     pin_busy: Cell<bool>,
     editor: RefCell<Editor>,
-    settings_path: RefCell<Option<PathBuf>>,
     fields: Rc<VecModel<SettingField>>,
     status_busy: Cell<bool>,
     queue_busy: Cell<bool>,
@@ -135,7 +132,6 @@ pub fn connect(window: &AppWindow, ctx: StaffContext) -> StaffMode {
     let editor = Editor::new(ctx.settings.clone());
     let inner = Rc::new(Inner {
         window: window.as_weak(),
-        settings_path: RefCell::new(ctx.settings_path.clone()),
         ctx,
         active: Arc::new(AtomicBool::new(false)),
         exit: Cell::new(None),

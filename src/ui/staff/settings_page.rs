@@ -64,12 +64,10 @@ impl StaffMode {
 
     pub(super) fn save(&self) {
         self.touch();
-        let path = self.inner.settings_path.borrow().clone();
-        let (target, new_file) = match path {
-            Some(p) => (p, false),
-            None => (self.inner.ctx.data_dir.join(SETTINGS_FILE), true),
-        };
-        let result = self.inner.editor.borrow().save(&target);
+        let files = &self.inner.ctx.settings_files;
+        let target = files.local.clone();
+        let new_file = !target.exists();
+        let result = self.inner.editor.borrow().save(files);
         let Some(window) = self.inner.window.upgrade() else {
             return;
         };
@@ -83,7 +81,6 @@ impl StaffMode {
                     adapter.invoke_saved(shown)
                 };
                 tracing::info!("staff saved the settings to {}", target.display());
-                *self.inner.settings_path.borrow_mut() = Some(target);
                 self.reset_editor(saved, &status);
             }
             Err(SaveError::Problems(n, others)) => {
@@ -104,14 +101,10 @@ impl StaffMode {
 
     pub(super) fn revert(&self) {
         self.touch();
-        let path = self.inner.settings_path.borrow().clone();
         let fallback = self.inner.editor.borrow().saved.clone();
-        let (settings, problem) = match path.filter(|p| p.exists()) {
-            Some(p) => match Settings::load(&p) {
-                Ok(s) => (s, None),
-                Err(e) => (fallback, Some(e.to_string())),
-            },
-            None => (fallback, None),
+        let (settings, problem) = match self.inner.ctx.settings_files.load() {
+            Ok(s) => (s, None),
+            Err(e) => (fallback, Some(e.to_string())),
         };
         let status = self
             .inner
