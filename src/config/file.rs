@@ -18,42 +18,24 @@ pub fn write_changes(
     saved: &Settings,
 ) -> Result<Settings, String> {
     let path = &layers.local;
-    // Over a site's file, a new terminal file holds only what changed from the settings in
-    // force; alone, it starts from the built-in defaults (see `settings_text`).
-    let text = if layers.base.is_some() && !path.exists() {
-        changes_text(toml_edit::DocumentMut::new(), saved, candidate, path)?
-    } else {
-        settings_text(path, candidate, saved)?
+    let defaults = Settings::default();
+    let (file, base) = match read_document(path)? {
+        Some(file) => (file, saved),
+        // Over a site's file, a new terminal file holds only what changed from the settings
+        // in force.
+        None if layers.base.is_some() => (toml_edit::DocumentMut::new(), saved),
+        // Alone, it starts from the built-in defaults, so it also keeps what the settings in
+        // force changed from them (the staff PIN hash...).
+        None => (toml_edit::DocumentMut::new(), &defaults),
     };
+    let text = changes_text(file, base, candidate, path)?;
     let written = layers.with_local(Some(&text)).map_err(|e| e.to_string())?;
     write_private(path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(written)
 }
 
-/// The settings file's text with every key whose value in `candidate` differs from `saved`
-/// set; the file's other keys, its comments and its layout stay as they are. A new file starts
-/// from the built-in defaults, so it also keeps what the settings in force changed from them
-/// (the staff PIN hash...).
-pub fn settings_text(
-    path: &Path,
-    candidate: &Settings,
-    saved: &Settings,
-) -> Result<String, String> {
-    let (file, base) = match std::fs::read_to_string(path) {
-        Ok(text) => (
-            text.parse::<toml_edit::DocumentMut>()
-                .map_err(|e| format!("{}: {}", path.display(), e.message()))?,
-            saved.clone(),
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (toml_edit::DocumentMut::new(), Settings::default())
-        }
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    changes_text(file, &base, candidate, path)
-}
-
-/// `file` with every key whose value in `candidate` differs from `base` set.
+/// `file` with every key whose value in `candidate` differs from `base` set; the file's other
+/// keys, its comments and its layout stay as they are.
 fn changes_text(
     mut file: toml_edit::DocumentMut,
     base: &Settings,
@@ -70,24 +52,8 @@ fn changes_text(
             if old.get(section).and_then(|t| t.get(name)) == Some(value) {
                 continue;
             }
-            let table = file
-                .entry(section)
-                .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-            let Some(table) = table.as_table_like_mut() else {
-                return Err(format!("[{section}] in {} is not a table", path.display()));
-            };
-            let value = edit_value(value)?;
-            match table.get_mut(name).and_then(|item| item.as_value_mut()) {
-                // In place: the comment after the value stays.
-                Some(old) => {
-                    let decor = old.decor().clone();
-                    *old = value;
-                    *old.decor_mut() = decor;
-                }
-                None => {
-                    table.insert(name, toml_edit::Item::Value(value));
-                }
-            }
+            let table = section_table(&mut file, section, path)?;
+            set_value(table, name, edit_value(value)?);
         }
     }
     Ok(file.to_string())
@@ -102,37 +68,20 @@ pub fn write_fragment(layers: &Layers, fragment: &str) -> Result<Settings, Vec<S
     let changes = fragment
         .parse::<toml_edit::DocumentMut>()
         .map_err(|e| vec![format!("the settings fragment: {}", e.message().trim())])?;
-    let mut file = match std::fs::read_to_string(path) {
-        Ok(text) => text
-            .parse::<toml_edit::DocumentMut>()
-            .map_err(|e| vec![format!("{}: {}", path.display(), e.message().trim())])?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml_edit::DocumentMut::new(),
-        Err(e) => return Err(vec![format!("{}: {e}", path.display())]),
-    };
+    let mut file = read_document(path)
+        .map_err(|e| vec![e])?
+        .unwrap_or_default();
     for (section, values) in changes.iter() {
         let Some(values) = values.as_table_like() else {
             return Err(vec![format!(
                 "{section}: settings go in sections, e.g. [terminal] id = \"...\""
             )]);
         };
-        let table = file
-            .entry(section)
-            .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
-        let Some(table) = table.as_table_like_mut() else {
-            return Err(vec![format!(
-                "[{section}] in {} is not a table",
-                path.display()
-            )]);
-        };
+        let table = section_table(&mut file, section, path).map_err(|e| vec![e])?;
         for (name, item) in values.iter() {
-            match (table.get_mut(name), item.as_value()) {
-                // In place: the comment after the value stays.
-                (Some(toml_edit::Item::Value(old)), Some(value)) => {
-                    let decor = old.decor().clone();
-                    *old = value.clone();
-                    *old.decor_mut() = decor;
-                }
-                _ => {
+            match item.as_value() {
+                Some(value) => set_value(table, name, value.clone()),
+                None => {
                     table.insert(name, item.clone());
                 }
             }
@@ -147,6 +96,45 @@ pub fn write_fragment(layers: &Layers, fragment: &str) -> Result<Settings, Vec<S
     })?;
     write_private(path, &text).map_err(|e| vec![format!("{}: {e}", path.display())])?;
     Ok(written)
+}
+
+/// The settings file at `path` as an editable document; `None` when there is no file yet.
+fn read_document(path: &Path) -> Result<Option<toml_edit::DocumentMut>, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text
+            .parse::<toml_edit::DocumentMut>()
+            .map(Some)
+            .map_err(|e| format!("{}: {}", path.display(), e.message().trim())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// The `[section]` table of `file`, created when missing.
+fn section_table<'a>(
+    file: &'a mut toml_edit::DocumentMut,
+    section: &str,
+    path: &Path,
+) -> Result<&'a mut dyn toml_edit::TableLike, String> {
+    file.entry(section)
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| format!("[{section}] in {} is not a table", path.display()))
+}
+
+/// Set `name` to `value`; a value already there is replaced in place, so the comment after it
+/// stays.
+fn set_value(table: &mut dyn toml_edit::TableLike, name: &str, value: toml_edit::Value) {
+    match table.get_mut(name).and_then(|item| item.as_value_mut()) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = value;
+            *old.decor_mut() = decor;
+        }
+        None => {
+            table.insert(name, toml_edit::Item::Value(value));
+        }
+    }
 }
 
 /// A settings value (a string, number, flag or list) as an editable TOML value.
