@@ -16,7 +16,7 @@
 
 pub mod broker;
 pub mod command;
-mod link;
+pub mod link;
 pub mod payload;
 pub mod publisher;
 pub mod settings;

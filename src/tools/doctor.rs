@@ -633,27 +633,70 @@ fn ils_check(settings: &Settings) -> (Check, Option<SipDateTime>) {
     }
 }
 
-/// The fleet's broker. Until the fleet link has its own probe, a TCP connection to the
-/// broker's port stands for "reachable".
+/// The fleet's broker: an MQTT login with the kiosk's own settings (TLS, CA, user and
+/// password) under a client id of its own, so a running kiosk is not knocked off.
 fn broker_check(settings: &Settings) -> Check {
     let t = &settings.telemetry;
     if !t.enabled {
         return Check::pass("broker", "telemetry is off");
     }
-    if t.broker == "embedded" {
-        return Check::pass("broker", "the embedded broker runs inside the kiosk");
-    }
-    let fix = "check telemetry.broker, the network and the broker's listener";
-    let addr = match crate::config::resolve(&t.broker) {
-        Ok(addr) => addr,
-        Err(e) => return Check::fail("broker", format!("{}: {e}", t.broker), fix),
+    let fix = "check telemetry.broker, the network, the broker's listener and the kiosk's \
+               broker user (telemetry.user, telemetry.password, telemetry.ca_file)";
+    let broker = match t.broker_addr() {
+        Ok(broker) => broker,
+        Err(e) => return Check::fail("broker", e, fix),
+    };
+    let embedded = broker == crate::fleet::settings::BrokerAddr::Embedded;
+    let options = crate::fleet::link::LinkOptions {
+        client_id: format!(
+            "{}-doctor",
+            crate::fleet::settings::terminal_id(&settings.terminal.id)
+        ),
+        broker,
+        user: t.user.clone(),
+        password: t.password.clone(),
+        ca_file: t.ca_file.clone(),
+        keep_alive: Duration::from_secs(30),
+        will: None,
     };
     let timeout = Duration::from_secs(u64::from(LINK_TIMEOUT_SECS));
-    match std::net::TcpStream::connect_timeout(&addr, timeout) {
-        Ok(_) => Check::pass("broker", format!("{}: accepts connections", t.broker)),
+    match mqtt_login(&options, timeout) {
+        Ok(()) => Check::pass("broker", format!("{}: MQTT login accepted", t.broker)),
+        // The embedded broker lives inside the running kiosk: not reachable while it is stopped.
+        Err(e) if embedded => Check::fail(
+            "broker",
+            format!("the embedded broker ({}): {e}", crate::fleet::settings::EMBEDDED_ADDR),
+            "start the kiosk (it runs the embedded broker), or point telemetry.broker at the site's broker",
+        ),
         Err(e) => Check::fail("broker", format!("{}: {e}", t.broker), fix),
     }
     .advisory()
+}
+
+/// Connect, wait for the broker's CONNACK (or the first failure), and say goodbye.
+fn mqtt_login(options: &crate::fleet::link::LinkOptions, timeout: Duration) -> Result<(), String> {
+    use crate::fleet::link::{Link, LinkEvent};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let (link, mut events) = Link::open(options)?;
+        let answer = tokio::time::timeout(timeout, async {
+            loop {
+                match events.recv().await {
+                    Some(LinkEvent::Connected) => return Ok(()),
+                    Some(LinkEvent::Disconnected(why)) => return Err(why),
+                    Some(_) => continue,
+                    None => return Err("the connection ended".to_string()),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} s", timeout.as_secs())));
+        link.disconnect();
+        answer
+    })
 }
 
 #[cfg(test)]
@@ -723,17 +766,28 @@ mod tests {
     }
 
     #[test]
-    fn broker_off_or_embedded_is_fine_and_a_closed_port_is_named() {
+    fn broker_login_is_tried_and_a_closed_port_is_named() {
         let mut s = Settings::default();
-        assert!(broker_check(&s).ok);
+        assert!(broker_check(&s).ok, "telemetry off");
         s.telemetry.enabled = true;
-        assert!(broker_check(&s).ok);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("port")
             .port();
         s.telemetry.broker = format!("127.0.0.1:{port}");
         let c = broker_check(&s);
-        assert!(!c.ok && c.detail.contains(&s.telemetry.broker), "{c:?}");
+        assert!(!c.ok && c.advisory, "{c:?}");
+        assert!(c.detail.contains(&s.telemetry.broker), "{c:?}");
+
+        let broker = crate::fleet::broker::start_embedded("127.0.0.1:0", Some(("kiosk", "s3cret")))
+            .expect("broker");
+        s.telemetry.broker = format!("mqtt://{}", broker.local_addr());
+        s.telemetry.user = "kiosk".into();
+        s.telemetry.password = "wrong".into();
+        let c = broker_check(&s);
+        assert!(!c.ok, "a wrong password is not a login: {c:?}");
+        s.telemetry.password = "s3cret".into();
+        let c = broker_check(&s);
+        assert!(c.ok && c.detail.contains("login accepted"), "{c:?}");
     }
 }
