@@ -45,6 +45,8 @@ pub struct Core {
     pub pad: SimPad,
     /// Whether the board's reader is the simulated pad.
     pub simulated: bool,
+    /// How the receipt printer did at its last print (staff mode's status).
+    pub printer_state: Arc<Mutex<crate::runtime::receipts::PrinterState>>,
     demo_ils: Option<ServerHandle>,
 }
 
@@ -107,21 +109,25 @@ pub fn start_core(
     };
     let reader: SharedReader = Arc::new(Mutex::new(reader));
 
+    let receipts =
+        crate::runtime::receipts::ReceiptService::from_settings(settings, &board.printer);
     let mut kiosk = Kiosk::with_rules(
         KioskConfig::from_settings(settings),
-        Rules::from_settings(settings),
+        Rules::from_settings(settings).with_printer(settings, receipts.has_printer()),
     );
     if reader_fault.is_some() {
         // The effects are only the new screen, which `first_model` below carries.
         let _ = kiosk.handle(Event::OutOfOrder(reader_fault.clone()));
     }
     let first_model = kiosk.model();
-    let shell = Shell::new(
+    let mut shell = Shell::new(
         link.sip2.clone(),
         store.clone(),
         reader.clone(),
         ShellConfig::from_settings(settings),
     );
+    let printer_state = receipts.printer_state.clone();
+    shell.receipts = receipts;
     let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
     match crate::hw::open_scanner(board) {
         Ok(Some(scanner)) => {
@@ -162,6 +168,7 @@ pub fn start_core(
         reader,
         pad,
         simulated,
+        printer_state,
         demo_ils: link.demo.map(|(_, server)| server),
     })
 }
@@ -230,6 +237,7 @@ pub fn run(
             reader: core.reader.clone(),
             runtime: core.runtime.handle().clone(),
             events: core.events.clone(),
+            printer: core.printer_state.clone(),
         },
     );
     let toucher = staff.clone();

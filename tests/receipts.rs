@@ -589,3 +589,317 @@ fn the_printer_port_has_a_memory_adapter() {
     assert!(port.print(b"x").is_ok());
     assert_eq!(memory.jobs(), [b"x".to_vec()]);
 }
+
+// ---- receipts from a headless kiosk session ------------------------------------------------
+
+mod session {
+    use super::common::circulation::{Site, exchanges, identify, item, last_screen, patron, place};
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// The due date of `item` on the summary, as the receipt writes it in `language`.
+    fn due_on_receipt(summary: &Value, item: &str, language: Language) -> String {
+        let due = super::common::circulation::item_line(summary, item)["due"]
+            .as_str()
+            .expect("a due date on the summary")
+            .to_string();
+        let due = NaiveDate::parse_from_str(&due, "%Y-%m-%d").expect("YYYY-MM-DD");
+        selfcheck::receipt::texts::date(due, language)
+    }
+
+    fn borrow(patron: &str, pin: &str, items: &[String]) -> Vec<Value> {
+        let mut script = vec![json!({"cmd": "start", "activity": "borrow"})];
+        script.extend(identify(patron, pin));
+        script.extend(items.iter().map(|i| place(i)));
+        script.push(json!({"cmd": "done"}));
+        script
+    }
+
+    fn receipt_line(out: &[Value]) -> &Value {
+        &last_screen(out, "summary")["receipt"]
+    }
+
+    #[test]
+    fn a_session_prints_its_receipt_to_a_file_in_chinese_mode() {
+        let mut site = Site::new();
+        let file = site.dir.path().join("receipt.bin");
+        site.settings.receipt.printer = Some(format!("file:{}", file.display()));
+        site.settings.receipt.chinese = ChineseMode::Gb18030;
+        site.settings.terminal.languages = vec!["en".into(), "zh_CN".into()];
+        let li = patron(1);
+        let books = [item(1), item(17)];
+        let mut script = vec![json!({"cmd": "language", "code": "zh_CN"})];
+        script.extend(borrow(&li, "1234", &books));
+        script.push(json!({"cmd": "receipt", "kind": "print"}));
+        let out = site.run(&script);
+        let summary = last_screen(&out, "summary");
+        assert_eq!(
+            summary["receipt"]["offers"],
+            json!(["print"]),
+            "no mail server"
+        );
+        assert_eq!(summary["receipt"]["print"], "printed");
+
+        let bytes = std::fs::read(&file).expect("the printer file");
+        assert!(bytes.starts_with(b"\x1b@\x1bt\x13"), "ESC @ then ESC t 19");
+        assert!(bytes.ends_with(b"\x1dV\x00"), "cut at the end");
+        assert!(bytes.windows(2).any(|w| w == b"\x1c&"), "Chinese mode");
+        let (red_chamber, _, _) = encoding_rs::GB18030.encode("红楼梦");
+        assert!(
+            bytes
+                .windows(red_chamber.len())
+                .any(|w| w == &red_chamber[..]),
+            "the title as GB18030"
+        );
+        let lines = text_lines(&read_back(&bytes, CodePage::Cp858));
+        let text = lines.join("\n");
+        let last4 = &li[li.len() - 4..];
+        for want in [
+            "借还凭条".to_string(),
+            "红楼梦".into(),
+            "Pride and Prejudice".into(),
+            format!(
+                "到期: {}",
+                due_on_receipt(summary, &books[0], Language::Chinese)
+            ),
+            format!("读者证: ****{last4}"),
+            "卧虎藏龙".into(),
+        ] {
+            assert!(text.contains(&want), "{want:?} not in\n{text}");
+        }
+        assert!(!text.contains(&li), "the card number is masked");
+    }
+
+    #[test]
+    fn paper_out_is_told_and_the_kiosk_goes_on() {
+        let sim = SimPrinter::start(PAPER_OUT);
+        let mut site = Site::new();
+        site.settings.receipt.printer = Some(sim.url());
+        site.settings.receipt.timeout_secs = 1;
+        let mut script = borrow(&patron(3), "3456", &[item(19)]);
+        script.push(json!({"cmd": "receipt", "kind": "print"}));
+        // The next patron returns a book: the kiosk is not stuck on the printer.
+        script.push(json!({"cmd": "done"}));
+        script.push(json!({"cmd": "start", "activity": "return"}));
+        script.push(place(&item(19)));
+        script.push(json!({"cmd": "done"}));
+        let out = site.run(&script);
+        let summaries: Vec<&Value> = super::common::circulation::screens(&out)
+            .into_iter()
+            .filter(|m| m["screen"] == "summary" && m["activity"] == "borrow")
+            .collect();
+        assert_eq!(
+            summaries.last().map(|m| &m["receipt"]["print"]),
+            Some(&json!("no_paper")),
+            "the patron is told"
+        );
+        assert_eq!(exchanges(&out, "checkin").len(), 1);
+        assert_eq!(last_screen(&out, "summary")["activity"], "return");
+        let sent = sim.received();
+        assert!(
+            !sent.windows(2).any(|w| w == b"\x1b@"),
+            "no job sent to a printer without paper"
+        );
+        assert!(sent.windows(2).any(|w| w == b"\x10\x04"), "DLE EOT asked");
+    }
+
+    #[test]
+    fn a_printer_that_is_not_there_does_not_hold_up_the_session() {
+        let mut site = Site::new();
+        site.settings.receipt.printer = Some(format!("tcp://127.0.0.1:{}", super::free_port()));
+        site.settings.receipt.timeout_secs = 1;
+        let mut script = borrow(&patron(3), "3456", &[item(21)]);
+        script.push(json!({"cmd": "receipt", "kind": "print"}));
+        let out = site.run(&script);
+        assert_eq!(receipt_line(&out)["print"], "printer_fault");
+    }
+
+    #[test]
+    fn print_then_email_gives_both_and_the_mail_goes_at_the_end() {
+        let Some(python) = common::python() else {
+            return;
+        };
+        let mail_dir = tempfile::tempdir().expect("tmp");
+        let sink = smtp_sink(&python, mail_dir.path(), 0);
+        let mut site = Site::new();
+        let file = site.dir.path().join("receipt.bin");
+        site.settings.receipt.printer = Some(format!("file:{}", file.display()));
+        site.settings.receipt.email = mail_settings(sink.port);
+        site.settings.terminal.library_name = "Biblioteca Città di Firenze".into();
+        site.settings.terminal.languages = vec!["en".into(), "it".into()];
+        let giulia = patron(2);
+        let book = item(14);
+        let mut script = vec![json!({"cmd": "language", "code": "it"})];
+        script.extend(borrow(&giulia, "2345", std::slice::from_ref(&book)));
+        script.push(json!({"cmd": "receipt", "kind": "print"}));
+        script.push(json!({"cmd": "receipt", "kind": "email"}));
+        let out = site.run(&script);
+        let line = receipt_line(&out);
+        assert_eq!(line["offers"], json!(["print", "email"]));
+        assert_eq!(
+            (&line["print"], &line["email"]),
+            (&json!("printed"), &json!("queued"))
+        );
+        let mail_note = out
+            .iter()
+            .find(|v| v["kind"] == "mail")
+            .expect("the outbox drained at the end of the input");
+        assert_eq!(mail_note["delivery"]["sent"], 1);
+        assert_eq!(mail_note["delivery"]["waiting"], 0);
+
+        let mail = received_mail(&python, mail_dir.path());
+        assert_eq!(mail.len(), 1);
+        assert_eq!(
+            mail[0]["to"], "giulia.rossi@example.org",
+            "the ILS's address"
+        );
+        assert_eq!(
+            mail[0]["subject"],
+            "La ricevuta di Biblioteca Città di Firenze"
+        );
+        let text = mail[0]["text"].as_str().expect("plain text");
+        let due = due_on_receipt(last_screen(&out, "summary"), &book, Language::Italian);
+        for want in [
+            "Le città invisibili".to_string(),
+            format!("Scadenza: {due}"),
+            format!("Tessera: ****{}", &giulia[giulia.len() - 4..]),
+        ] {
+            assert!(text.contains(&want), "{want:?} not in\n{text}");
+        }
+        assert!(!text.contains(&giulia));
+        let printed = text_lines(&read_back(
+            &std::fs::read(&file).expect("printed"),
+            CodePage::Cp858,
+        ))
+        .join("\n");
+        assert!(printed.contains("Le città invisibili") && printed.contains(&due));
+        // Sent: the address is no longer on the kiosk.
+        let db = store::open(&site.dir.path().join(store::DB_FILE)).expect("db");
+        assert_eq!(store::receipts::mail_waiting(&db).expect("outbox").0, 0);
+    }
+
+    // ---- holds and home delivery --------------------------------------------------------
+
+    fn delivery_site() -> Site {
+        let mut site = Site::new();
+        site.settings.delivery.enabled = true;
+        site.settings.delivery.pickup_location = sample::HOME_DELIVERY.into();
+        site.settings.delivery.fee = Some("€2.00".into());
+        site.settings.delivery.pickup_locations =
+            vec!["Central Library".into(), "Branch Nord".into()];
+        site
+    }
+
+    fn account(patron: &str, pin: &str) -> Vec<Value> {
+        let mut script = vec![json!({"cmd": "start", "activity": "account"})];
+        script.extend(identify(patron, pin));
+        script
+    }
+
+    fn hold<'a>(model: &'a Value, item: &str) -> &'a Value {
+        model["holds"]
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["item_id"] == item))
+            .unwrap_or_else(|| panic!("no hold on {item} in {model:#}"))
+    }
+
+    fn ils_pickup(site: &Site, patron: &str, item: &str) -> Option<String> {
+        site.ils
+            .patron(patron)
+            .expect("ils")
+            .expect("patron")
+            .holds
+            .into_iter()
+            .find(|h| h.item_id == item)
+            .map(|h| h.pickup)
+    }
+
+    #[test]
+    fn holds_are_listed_moved_delivered_and_cancelled_at_the_demo_ils() {
+        let mut site = delivery_site();
+        let slips = site.dir.path().join("slips.bin");
+        site.settings.receipt.printer = Some(format!("file:{}", slips.display()));
+        let li = patron(1);
+        let (ready, waiting) = (item(31), item(23));
+        let mut script = account(&li, "1234");
+        script.push(json!({"cmd": "hold_pickup", "item": waiting, "location": "Branch Nord"}));
+        script.push(json!({"cmd": "deliver", "item": ready, "confirm": false}));
+        let out = site.run(&script);
+        let model = last_screen(&out, "account");
+        assert_eq!(hold(model, &ready)["ready"], true);
+        assert_eq!(hold(model, &ready)["title"], "卧虎藏龙");
+        assert_eq!(hold(model, &waiting)["pickup"], "Branch Nord");
+        assert_eq!(hold(model, &waiting)["changed"], true);
+        assert_eq!(model["delivery"]["fee"], "€2.00");
+        assert_eq!(model["delivery"]["address"], "V** C***** 12, 50129 F******");
+        assert_eq!(
+            ils_pickup(&site, &li, &waiting).as_deref(),
+            Some("Branch Nord")
+        );
+        assert_eq!(
+            ils_pickup(&site, &li, &ready).as_deref(),
+            Some("Central Library"),
+            "nothing before the patron confirms"
+        );
+
+        let mut script = account(&li, "1234");
+        script.push(json!({"cmd": "deliver", "item": ready}));
+        script.push(json!({"cmd": "hold_cancel", "item": waiting}));
+        let out = site.run(&script);
+        let model = last_screen(&out, "account");
+        assert_eq!(hold(model, &ready)["delivery"], true);
+        assert_eq!(exchanges(&out, "deliver")[0]["outcome"], "ok");
+        assert_eq!(
+            ils_pickup(&site, &li, &ready).as_deref(),
+            Some(sample::HOME_DELIVERY)
+        );
+        assert_eq!(ils_pickup(&site, &li, &waiting), None, "cancelled");
+        assert!(model["holds"].as_array().is_some_and(|h| h.len() == 1));
+        // The staff's slip: what to pack and where it goes.
+        let slip = text_lines(&read_back(
+            &std::fs::read(&slips).expect("slip printed"),
+            CodePage::Cp858,
+        ))
+        .join("\n");
+        assert!(
+            slip.contains("HOME DELIVERY") && slip.contains(&ready),
+            "{slip}"
+        );
+        assert!(slip.contains("Via Cavour 12, 50129 Firenze"), "{slip}");
+    }
+
+    #[test]
+    fn a_delivery_asked_while_offline_is_journaled_and_replayed() {
+        let site = delivery_site();
+        let anna = patron(8);
+        let book = item(2);
+        let mut script = account(&anna, "0000");
+        script.push(json!({"cmd": "cut"}));
+        script.push(json!({"cmd": "deliver", "item": book}));
+        let out = site.run(&script);
+        let queued = exchanges(&out, "deliver");
+        assert_eq!(
+            queued.last().map(|e| &e["outcome"]),
+            Some(&json!("queued")),
+            "{queued:?}"
+        );
+        let model = last_screen(&out, "account");
+        assert_eq!(hold(model, &book)["queued"], true);
+        assert_eq!(
+            ils_pickup(&site, &anna, &book).as_deref(),
+            Some("Central Library"),
+            "not at the ILS yet"
+        );
+        // The next run finds the link up: the sync replays the delivery.
+        let out = site.run(&[json!({"cmd": "wait_sync"})]);
+        let sync = out
+            .iter()
+            .find(|v| v["kind"] == "sync")
+            .expect("a sync report");
+        assert_eq!(sync["report"]["done"], 1, "{sync}");
+        assert_eq!(
+            ils_pickup(&site, &anna, &book).as_deref(),
+            Some(sample::HOME_DELIVERY)
+        );
+    }
+}

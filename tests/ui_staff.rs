@@ -120,6 +120,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
         reader,
         runtime: rt.handle().clone(),
         events,
+        printer: Default::default(),
     };
     let mode: StaffMode = staff::connect(&window, ctx.clone());
     assert!(settings.staff.has_card("STAFF-0001"));

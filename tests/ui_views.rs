@@ -250,7 +250,7 @@ fn every_view_by_label_in_three_languages() {
     one(&window, "My account");
     one(&window, "Your loans (5)");
     one(&window, "Fines: €2.00");
-    one(&window, "Ready for pickup (2)");
+    one(&window, "Your holds (2)");
     assert!(
         labelled(&window, "Renew Dune").is_empty(),
         "Dune is not renewable"

@@ -3,6 +3,7 @@
 //! Every field has a default, so an empty file (or no file at all) runs the demo kiosk: the
 //! simulated board and the in-process demo ILS.
 
+pub mod delivery;
 pub mod file;
 pub mod layers;
 pub mod time_zone;
@@ -33,6 +34,7 @@ pub struct Settings {
     pub phone: crate::phone::PhoneSettings,
     pub counter: crate::counter::CounterSettings,
     pub display: crate::display::DisplaySettings,
+    pub delivery: delivery::DeliverySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -592,6 +594,7 @@ impl Settings {
         self.phone.problems(&mut out);
         self.counter.problems(self, &mut out);
         self.display.problems(&mut out);
+        self.delivery.problems(&mut out);
         out
     }
 

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::model::{Activity, Fault, Language, LoanLine, ScreenModel};
+use super::model::{
+    Activity, Fault, HoldLine, ItemLine, Language, LoanLine, ReceiptKind, ReceiptState, ScreenModel,
+};
 
 /// An item tag (or patron card) as the pad read it, decoded by the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,22 @@ pub enum IlsRequest {
     RenewAll {
         patron_id: String,
     },
+    /// Cancel a hold (15 `-`).
+    CancelHold {
+        patron_id: String,
+        item_id: String,
+    },
+    /// Move a hold to another pickup location (15 `*` with BS). `delivery`: the location is
+    /// the library's home delivery, journaled like a loan and queued when offline (`offline`;
+    /// `journal`: the row of a request whose outcome is unknown).
+    MoveHold {
+        patron_id: String,
+        item_id: String,
+        location: String,
+        delivery: bool,
+        offline: bool,
+        journal: Option<i64>,
+    },
     /// A request whose outcome is unknown and that the offline rules do not allow: staff must
     /// look at the journal row.
     Abandon {
@@ -91,6 +109,12 @@ pub struct PatronAnswer {
     pub messages: Vec<String>,
     /// Offline loans already queued for this patron (offline answers only).
     pub queued_offline: u32,
+    /// Holds ready and waiting, with their pickup locations.
+    pub holds: Vec<HoldLine>,
+    /// The e-mail address the ILS has (BE), for an e-mailed receipt; never shown.
+    pub email: Option<String>,
+    /// The home address the ILS has (BD), shown masked before a home delivery.
+    pub address: Option<String>,
 }
 
 /// An answer to an [`IlsRequest`].
@@ -128,8 +152,38 @@ pub enum IlsAnswer {
         journal: Option<i64>,
         maybe_sent: bool,
     },
+    /// The answer to [`IlsRequest::CancelHold`] or [`IlsRequest::MoveHold`]. `offline`: a
+    /// delivery queued for the sync.
+    Hold {
+        ok: bool,
+        offline: bool,
+        pickup: Option<String>,
+        messages: Vec<String>,
+    },
     /// Acknowledges [`IlsRequest::Abandon`].
     Abandoned,
+}
+
+/// Where an e-mailed receipt goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReceiptAddress {
+    /// The address the ILS gives (BE).
+    FromIls(String),
+    /// Typed by the patron (only where the site allows it).
+    Typed(String),
+}
+
+/// What a receipt holds, as the core knows it; the shell adds the library, the terminal,
+/// the time and the ILS's print lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptRequest {
+    pub language: Language,
+    pub activity: Activity,
+    pub patron_id: Option<String>,
+    /// The session's items that were lent or returned.
+    pub items: Vec<ItemLine>,
+    pub holds_ready: Vec<String>,
+    pub fines: Option<String>,
 }
 
 /// How a security write ended.
@@ -190,6 +244,28 @@ pub enum Event {
     },
     /// The background sync has ended (finished, or stopped until the link comes back).
     SyncEnded,
+    /// The patron's receipt choice on the summary screen: print, e-mail (to `address` when
+    /// typed, else the ILS's), or none.
+    Receipt {
+        kind: Option<ReceiptKind>,
+        address: Option<String>,
+    },
+    /// How an [`Effect::Receipt`] ended.
+    ReceiptDone {
+        kind: ReceiptKind,
+        state: ReceiptState,
+    },
+    /// Cancel a hold (account screen).
+    CancelHold(String),
+    /// Move a hold to another pickup location (account screen).
+    MoveHold {
+        item: String,
+        location: String,
+    },
+    /// Ask for a hold to be delivered home: the fee and the address are shown first.
+    Deliver(String),
+    /// Yes (or no) to the delivery shown.
+    ConfirmDelivery(bool),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,5 +281,18 @@ pub enum Effect {
     SetSecurity {
         uid: String,
         secure: bool,
+    },
+    /// Print or e-mail a receipt; the outcome comes back as [`Event::ReceiptDone`].
+    Receipt {
+        kind: ReceiptKind,
+        receipt: ReceiptRequest,
+        address: Option<ReceiptAddress>,
+    },
+    /// Print the staff's slip for a home delivery the ILS accepted (no answer comes back).
+    DeliverySlip {
+        item_id: String,
+        title: String,
+        patron_id: String,
+        address: String,
     },
 }

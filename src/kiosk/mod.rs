@@ -11,7 +11,9 @@
 //! shell journals every circulation request before it sends it.
 
 mod events;
+mod holds;
 pub mod model;
+mod receipts;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -20,13 +22,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 pub use events::{
-    Effect, Event, IlsAnswer, IlsRequest, PatronAnswer, SecurityOutcome, TagKind, TagSeen,
+    Effect, Event, IlsAnswer, IlsRequest, PatronAnswer, ReceiptAddress, ReceiptRequest,
+    SecurityOutcome, TagKind, TagSeen,
 };
 pub use model::{
-    Activity, Fault, FaultKind, ItemLine, ItemState, Language, LoanLine, PatronLine, Reason,
-    Screen, ScreenModel, SyncLine,
+    Activity, DeliveryOffer, Fault, FaultKind, HoldLine, ItemLine, ItemState, Language, LoanLine,
+    PatronLine, Reason, ReceiptKind, ReceiptLine, ReceiptState, Screen, ScreenModel, SyncLine,
 };
-pub use rules::{KioskConfig, OfflineRules, Rules};
+pub use rules::{DeliveryRules, KioskConfig, OfflineRules, ReceiptRules, Rules};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -85,6 +88,12 @@ enum Pending {
     Item(String),
     Renew(String),
     RenewAll,
+    /// A hold cancelled (`location` none) or moved.
+    Hold {
+        item_id: String,
+        location: Option<String>,
+        delivery: bool,
+    },
     Abandon,
 }
 
@@ -104,6 +113,14 @@ struct Session {
     loans: Vec<LoanLine>,
     messages: Vec<String>,
     notice: Option<Reason>,
+    holds: Vec<HoldLine>,
+    /// The ILS's e-mail address for the patron (BE): for the receipt only, never shown.
+    email: Option<String>,
+    /// The ILS's home address for the patron (BD): shown masked before a delivery.
+    address: Option<String>,
+    /// The delivery waiting for the patron's yes.
+    delivery: Option<DeliveryOffer>,
+    receipt: receipts::ReceiptChoice,
 }
 
 pub struct Kiosk {
@@ -172,6 +189,11 @@ impl Kiosk {
             notice: None,
             idle_warning: None,
             sync: self.sync,
+            receipt: None,
+            holds: Vec::new(),
+            pickup_locations: Vec::new(),
+            delivery_offered: false,
+            delivery: None,
         };
         if let Some(s) = &self.session {
             m.screen = match s.phase {
@@ -202,6 +224,12 @@ impl Kiosk {
             m.loans = s.loans.clone();
             m.messages = s.messages.clone();
             m.notice = s.notice;
+            if s.phase == Phase::Summary {
+                m.receipt = self.receipt_line(s);
+            }
+            if s.phase == Phase::Active && s.activity == Activity::Account {
+                self.hold_lines(s, &mut m);
+            }
             let warn_from = self
                 .config
                 .idle_timeout
@@ -253,6 +281,11 @@ impl Kiosk {
                         loans: Vec::new(),
                         messages: Vec::new(),
                         notice: None,
+                        holds: Vec::new(),
+                        email: None,
+                        address: None,
+                        delivery: None,
+                        receipt: receipts::ReceiptChoice::default(),
                     });
                     if activity == Activity::Return {
                         // Items already on the pad count.
@@ -314,6 +347,27 @@ impl Kiosk {
             Event::RenewAll => {
                 self.idle = Duration::ZERO;
                 self.on_renew(None);
+            }
+            Event::Receipt { kind, address } => {
+                self.idle = Duration::ZERO;
+                self.on_receipt(kind, address);
+            }
+            Event::ReceiptDone { kind, state } => self.on_receipt_done(kind, state),
+            Event::CancelHold(item) => {
+                self.idle = Duration::ZERO;
+                self.on_hold_change(item, None);
+            }
+            Event::MoveHold { item, location } => {
+                self.idle = Duration::ZERO;
+                self.on_hold_change(item, Some(location));
+            }
+            Event::Deliver(item) => {
+                self.idle = Duration::ZERO;
+                self.on_deliver(item);
+            }
+            Event::ConfirmDelivery(yes) => {
+                self.idle = Duration::ZERO;
+                self.on_confirm_delivery(yes);
             }
         }
     }
@@ -463,6 +517,11 @@ impl Kiosk {
             Pending::Item(item_id) => self.on_item_answer(req, &item_id, answer),
             Pending::Renew(item_id) => self.on_renew_answer(Some(&item_id), answer),
             Pending::RenewAll => self.on_renew_answer(None, answer),
+            Pending::Hold {
+                item_id,
+                location,
+                delivery,
+            } => self.on_hold_answer(&item_id, location, delivery, answer),
             Pending::Abandon => {}
         }
     }
@@ -534,6 +593,9 @@ impl Kiosk {
                 may_borrow: p.may_borrow,
             });
             s.loans = p.loans;
+            s.holds = p.holds;
+            s.email = p.email.filter(|e| !e.trim().is_empty());
+            s.address = p.address.filter(|a| !a.trim().is_empty());
             s.messages.extend(p.messages);
             // Known offline from the cache too, should the link go down mid-session.
             s.offline_ok =

@@ -250,6 +250,21 @@ pub struct ScreenModel {
     /// `None` when no sync is running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncLine>,
+    /// The summary screen's receipt choice; `None` elsewhere, or when nothing is offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptLine>,
+    /// The patron's holds, ready and waiting (account screen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holds: Vec<HoldLine>,
+    /// Where a hold may be picked up instead (account screen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pickup_locations: Vec<String>,
+    /// Home delivery is offered for holds (account screen).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delivery_offered: bool,
+    /// A home delivery asking for the patron's confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryOffer>,
 }
 
 /// Progress of the background sync: rows of the offline queue confirmed so far.
@@ -267,4 +282,77 @@ impl ScreenModel {
             .filter(|i| matches!(i.state, ItemState::Done | ItemState::DoneOffline))
             .count()
     }
+}
+
+/// A receipt the summary screen can give: printed, or e-mailed to the patron.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    Print,
+    Email,
+}
+
+/// Where one receipt stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptState {
+    /// Being printed, or being queued for the mail.
+    Working,
+    /// Printed: the patron may tear it off.
+    Printed,
+    /// In the outbox: sent in the background.
+    Queued,
+    /// The printer is out of paper.
+    NoPaper,
+    /// The printer's cover is open.
+    CoverOpen,
+    /// The printer reports an error, is offline or cannot be reached.
+    PrinterFault,
+    /// The mail could not be queued (no address, or the address was refused).
+    NotSent,
+}
+
+/// The receipt choice on the summary screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptLine {
+    /// What the settings (a printer, a mail server, an address) allow.
+    pub offers: Vec<ReceiptKind>,
+    pub print: Option<ReceiptState>,
+    pub email: Option<ReceiptState>,
+    /// The patron chose no receipt.
+    pub declined: bool,
+    /// The e-mail goes to an address the patron types (none from the library system).
+    pub typed_address: bool,
+}
+
+/// One hold on the account screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldLine {
+    pub item_id: String,
+    /// Empty when the library system does not say.
+    pub title: String,
+    /// On the hold shelf (or on its way home) now; otherwise waiting for the item.
+    pub ready: bool,
+    /// Place in the item's queue while waiting.
+    pub position: Option<u32>,
+    /// Where it is to be picked up (the library system's location name).
+    pub pickup: String,
+    /// To be delivered to the patron's home.
+    pub delivery: bool,
+    /// Last change: true done, false refused (`message` says why).
+    pub changed: Option<bool>,
+    /// Requested offline: to be confirmed with the library system.
+    pub queued: bool,
+    pub message: Option<String>,
+}
+
+/// A home delivery waiting for the patron's yes: what it costs and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryOffer {
+    pub item_id: String,
+    pub title: String,
+    /// The fee as the settings write it (`"€2.00"`); `None` when free.
+    pub fee: Option<String>,
+    /// The address the library system has, masked (`Via C***** 12, 50129 F******`).
+    pub address: String,
 }

@@ -42,6 +42,31 @@ pub struct Rules {
     /// How long before the idle timeout the warning shows.
     pub idle_warning: Duration,
     pub offline: OfflineRules,
+    pub receipt: ReceiptRules,
+    /// Home delivery of holds; `None` when the library does not deliver.
+    pub delivery: Option<DeliveryRules>,
+    /// Where a hold may be picked up (the ILS's location names), for the account screen.
+    pub pickup_locations: Vec<String>,
+}
+
+/// Which receipts the summary screen may offer, as the settings and the hardware allow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiptRules {
+    /// A printer is configured and printing is offered.
+    pub print: bool,
+    /// A mail server is configured and e-mail is offered.
+    pub email: bool,
+    /// The patron may type an address when the ILS gives none.
+    pub typed_address: bool,
+}
+
+/// `[delivery]`: holds delivered to the patron's home.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRules {
+    /// The ILS's pickup location code for deliveries.
+    pub pickup_location: String,
+    /// Shown before the patron confirms; `None`: free.
+    pub fee: Option<String>,
 }
 
 /// Offline lending rules (`[offline]` settings); the loan period is the shell's (by media type).
@@ -66,6 +91,9 @@ impl Default for Rules {
                 allow_unknown_patrons: false,
                 max_fine_cents: 1000,
             },
+            receipt: ReceiptRules::default(),
+            delivery: None,
+            pickup_locations: Vec::new(),
         }
     }
 }
@@ -83,6 +111,23 @@ impl Rules {
                 allow_unknown_patrons: s.offline.allow_unknown_patrons,
                 max_fine_cents: (s.offline.max_fine * 100.0).round() as i64,
             },
+            // Printing needs to know the board's printer too: see [`Rules::with_printer`].
+            receipt: ReceiptRules {
+                print: false,
+                email: s.receipt.offers("email", false),
+                typed_address: s.receipt.email.allow_typed_address,
+            },
+            delivery: s.delivery.enabled.then(|| DeliveryRules {
+                pickup_location: s.delivery.pickup_location.clone(),
+                fee: s.delivery.fee.clone().filter(|f| !f.trim().is_empty()),
+            }),
+            pickup_locations: s.delivery.pickup_locations.clone(),
         }
+    }
+
+    /// Offer printed receipts when the terminal has a printer (and the settings offer them).
+    pub fn with_printer(mut self, s: &crate::config::Settings, has_printer: bool) -> Rules {
+        self.receipt.print = s.receipt.offers("print", has_printer);
+        self
     }
 }

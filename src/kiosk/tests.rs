@@ -1138,3 +1138,433 @@ fn background_sync_progress_is_shown_without_disturbing_the_session() {
             .is_none()
     );
 }
+
+// ---- Receipts on the summary ----
+
+fn receipt_kiosk(receipt: ReceiptRules) -> Kiosk {
+    let mut k = Kiosk::with_rules(
+        KioskConfig {
+            languages: vec![Language::English, Language::Italian],
+            idle_timeout: Duration::from_secs(60),
+        },
+        Rules { receipt, ..rules() },
+    );
+    k.handle(Event::LinkChanged { online: true });
+    k
+}
+
+/// One book lent, verified, and the summary up.
+fn lent_one(k: &mut Kiosk, answer: PatronAnswer) {
+    identified(k, answer);
+    let fx = k.handle(Event::Pad(vec![item_tag(
+        "E004010000000001",
+        "31000000000011",
+    )]));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: checkout_ok("Le città invisibili"),
+    });
+    let (uid, _) = security_writes(&fx)[0].clone();
+    k.handle(Event::Security {
+        uid,
+        outcome: SecurityOutcome::Verified,
+    });
+    k.handle(Event::Done);
+}
+
+fn receipt_effects(
+    effects: &[Effect],
+) -> Vec<(ReceiptKind, ReceiptRequest, Option<ReceiptAddress>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Receipt {
+                kind,
+                receipt,
+                address,
+            } => Some((*kind, receipt.clone(), address.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+const BOTH: ReceiptRules = ReceiptRules {
+    print: true,
+    email: true,
+    typed_address: false,
+};
+
+#[test]
+fn the_summary_offers_what_the_settings_and_the_ils_allow() {
+    let mut k = receipt_kiosk(BOTH);
+    lent_one(
+        &mut k,
+        PatronAnswer {
+            email: Some("anna@example.org".into()),
+            ..patron_ok()
+        },
+    );
+    let line = k.model().receipt.expect("receipt choice on the summary");
+    assert_eq!(line.offers, [ReceiptKind::Print, ReceiptKind::Email]);
+
+    // No address from the ILS: print only.
+    let mut k = receipt_kiosk(BOTH);
+    lent_one(&mut k, patron_ok());
+    assert_eq!(
+        k.model().receipt.map(|r| r.offers),
+        Some(vec![ReceiptKind::Print])
+    );
+    // ... unless the site lets the patron type one.
+    let mut k = receipt_kiosk(ReceiptRules {
+        typed_address: true,
+        ..BOTH
+    });
+    lent_one(&mut k, patron_ok());
+    let line = k.model().receipt.expect("offered");
+    assert!(line.offers.contains(&ReceiptKind::Email) && line.typed_address);
+    // Nothing configured: no choice at all.
+    let mut k = receipt_kiosk(ReceiptRules::default());
+    lent_one(&mut k, patron_ok());
+    assert_eq!(k.model().receipt, None);
+    assert!(
+        receipt_effects(&k.handle(Event::Receipt {
+            kind: Some(ReceiptKind::Print),
+            address: None
+        }))
+        .is_empty()
+    );
+}
+
+#[test]
+fn print_then_email_gives_both_with_the_session_in_them() {
+    let mut k = receipt_kiosk(BOTH);
+    lent_one(
+        &mut k,
+        PatronAnswer {
+            email: Some("anna@example.org".into()),
+            ..patron_ok()
+        },
+    );
+    let fx = k.handle(Event::Receipt {
+        kind: Some(ReceiptKind::Print),
+        address: None,
+    });
+    let found = receipt_effects(&fx);
+    let [(ReceiptKind::Print, r, None)] = found.as_slice() else {
+        panic!("one print: {fx:?}");
+    };
+    assert_eq!(r.patron_id.as_deref(), Some(PATRON));
+    assert_eq!(r.activity, Activity::Borrow);
+    assert_eq!(r.items.len(), 1);
+    assert_eq!(r.items[0].title, "Le città invisibili");
+    assert_eq!(r.items[0].due.as_deref(), Some("2026-12-26"));
+    assert_eq!(r.holds_ready, ["Il nome della rosa"]);
+    assert_eq!(
+        k.model().receipt.and_then(|l| l.print),
+        Some(ReceiptState::Working)
+    );
+    // Pressed again while printing: nothing more.
+    assert!(
+        receipt_effects(&k.handle(Event::Receipt {
+            kind: Some(ReceiptKind::Print),
+            address: None
+        }))
+        .is_empty()
+    );
+    k.handle(Event::ReceiptDone {
+        kind: ReceiptKind::Print,
+        state: ReceiptState::NoPaper,
+    });
+    assert_eq!(
+        k.model().receipt.and_then(|l| l.print),
+        Some(ReceiptState::NoPaper)
+    );
+    // Paper out: the patron may still have it mailed, the session goes on.
+    let fx = k.handle(Event::Receipt {
+        kind: Some(ReceiptKind::Email),
+        address: Some("typed@example.org".into()),
+    });
+    let found = receipt_effects(&fx);
+    let [(ReceiptKind::Email, _, Some(address))] = found.as_slice() else {
+        panic!("one mail: {fx:?}");
+    };
+    assert_eq!(
+        address,
+        &ReceiptAddress::FromIls("anna@example.org".into()),
+        "a typed address is not taken where the site does not allow it"
+    );
+    k.handle(Event::ReceiptDone {
+        kind: ReceiptKind::Email,
+        state: ReceiptState::Queued,
+    });
+    let line = k.model().receipt.expect("line");
+    assert_eq!(line.email, Some(ReceiptState::Queued));
+    assert!(matches!(k.model().screen, Screen::Summary { .. }));
+    k.handle(Event::Receipt {
+        kind: None,
+        address: None,
+    });
+    assert!(k.model().receipt.is_some_and(|l| l.declined));
+    k.handle(Event::Done);
+    assert_eq!(k.model().screen, Screen::Welcome);
+    assert_eq!(k.model().receipt, None);
+}
+
+#[test]
+fn no_receipt_outside_the_summary() {
+    let mut k = receipt_kiosk(BOTH);
+    identified(&mut k, patron_ok());
+    assert!(
+        receipt_effects(&k.handle(Event::Receipt {
+            kind: Some(ReceiptKind::Print),
+            address: None
+        }))
+        .is_empty()
+    );
+    assert_eq!(k.model().receipt, None);
+}
+
+// ---- Holds on the account screen ----
+
+fn hold(item: &str, ready: bool, pickup: &str) -> HoldLine {
+    HoldLine {
+        item_id: item.into(),
+        title: format!("Title {item}"),
+        ready,
+        position: (!ready).then_some(1),
+        pickup: pickup.into(),
+        delivery: false,
+        changed: None,
+        queued: false,
+        message: None,
+    }
+}
+
+fn account_kiosk() -> Kiosk {
+    let mut k = Kiosk::with_rules(
+        KioskConfig {
+            languages: vec![Language::English],
+            idle_timeout: Duration::from_secs(60),
+        },
+        Rules {
+            delivery: Some(DeliveryRules {
+                pickup_location: "Home delivery".into(),
+                fee: Some("€2.00".into()),
+            }),
+            pickup_locations: vec!["Central Library".into(), "Oltrarno Branch".into()],
+            ..rules()
+        },
+    );
+    k.handle(Event::LinkChanged { online: true });
+    k.handle(Event::Start(Activity::Account));
+    identified(
+        &mut k,
+        PatronAnswer {
+            holds: vec![
+                hold("31000000000101", true, "Central Library"),
+                hold("31000000000102", false, "Central Library"),
+            ],
+            address: Some("Via Cavour 12, 50129 Firenze".into()),
+            ..patron_ok()
+        },
+    );
+    k
+}
+
+#[test]
+fn holds_are_listed_and_cancelled() {
+    let mut k = account_kiosk();
+    let m = k.model();
+    assert_eq!(m.screen, Screen::Account);
+    assert_eq!(m.holds.len(), 2);
+    assert_eq!(m.pickup_locations.len(), 2);
+    assert!(m.delivery_offered);
+    // Not the patron's hold: nothing is asked.
+    assert!(ils_requests(&k.handle(Event::CancelHold("3199".into()))).is_empty());
+    let fx = k.handle(Event::CancelHold("31000000000102".into()));
+    let found = ils_requests(&fx);
+    let [(req, IlsRequest::CancelHold { item_id, patron_id })] = found.as_slice() else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(
+        (item_id.as_str(), patron_id.as_str()),
+        ("31000000000102", PATRON)
+    );
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Hold {
+            ok: true,
+            offline: false,
+            pickup: None,
+            messages: vec!["Your hold has been cancelled.".into()],
+        },
+    });
+    let m = k.model();
+    assert_eq!(m.holds.len(), 1);
+    assert!(
+        m.messages
+            .contains(&"Your hold has been cancelled.".to_string())
+    );
+}
+
+#[test]
+fn a_hold_moves_to_another_pickup_and_a_refusal_is_shown() {
+    let mut k = account_kiosk();
+    let fx = k.handle(Event::MoveHold {
+        item: "31000000000101".into(),
+        location: "Oltrarno Branch".into(),
+    });
+    let found = ils_requests(&fx);
+    let [
+        (
+            req,
+            IlsRequest::MoveHold {
+                location,
+                delivery: false,
+                offline: false,
+                ..
+            },
+        ),
+    ] = found.as_slice()
+    else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(location, "Oltrarno Branch");
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Hold {
+            ok: true,
+            offline: false,
+            pickup: Some("Oltrarno Branch".into()),
+            messages: Vec::new(),
+        },
+    });
+    assert_eq!(k.model().holds[0].pickup, "Oltrarno Branch");
+    assert_eq!(k.model().holds[0].changed, Some(true));
+    let fx = k.handle(Event::MoveHold {
+        item: "31000000000102".into(),
+        location: "Mars".into(),
+    });
+    let (req, _) = ils_requests(&fx)[0].clone();
+    k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Hold {
+            ok: false,
+            offline: false,
+            pickup: None,
+            messages: vec!["\"Mars\" is not a pickup location.".into()],
+        },
+    });
+    let h = k.model().holds[1].clone();
+    assert_eq!(
+        (h.changed, h.pickup.as_str()),
+        (Some(false), "Central Library")
+    );
+    assert!(h.message.is_some_and(|m| m.contains("Mars")));
+}
+
+#[test]
+fn delivery_shows_fee_and_masked_address_then_goes_and_prints_a_slip() {
+    let mut k = account_kiosk();
+    let fx = k.handle(Event::Deliver("31000000000101".into()));
+    assert!(
+        ils_requests(&fx).is_empty(),
+        "nothing before the patron's yes"
+    );
+    let offer = k.model().delivery.expect("offer shown");
+    assert_eq!(offer.fee.as_deref(), Some("€2.00"));
+    assert_eq!(offer.address, "V** C***** 12, 50129 F******");
+    // No: nothing asked, the offer goes.
+    assert!(ils_requests(&k.handle(Event::ConfirmDelivery(false))).is_empty());
+    assert_eq!(k.model().delivery, None);
+    k.handle(Event::Deliver("31000000000101".into()));
+    let fx = k.handle(Event::ConfirmDelivery(true));
+    let found = ils_requests(&fx);
+    let [
+        (
+            req,
+            IlsRequest::MoveHold {
+                location,
+                delivery: true,
+                offline: false,
+                journal: None,
+                ..
+            },
+        ),
+    ] = found.as_slice()
+    else {
+        panic!("{fx:?}");
+    };
+    assert_eq!(location, "Home delivery");
+    let fx = k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Hold {
+            ok: true,
+            offline: false,
+            pickup: Some("Home delivery".into()),
+            messages: Vec::new(),
+        },
+    });
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::DeliverySlip { item_id, address, .. }
+            if item_id == "31000000000101" && address == "Via Cavour 12, 50129 Firenze"
+    )));
+    let h = k.model().holds[0].clone();
+    assert!(h.delivery && !h.queued);
+}
+
+#[test]
+fn a_delivery_without_an_answer_is_queued_for_the_sync() {
+    let mut k = account_kiosk();
+    k.handle(Event::Deliver("31000000000102".into()));
+    let fx = k.handle(Event::ConfirmDelivery(true));
+    let (req, _) = ils_requests(&fx)[0].clone();
+    let fx = k.handle(Event::Ils {
+        req,
+        answer: IlsAnswer::Unavailable {
+            journal: Some(7),
+            maybe_sent: true,
+        },
+    });
+    let found = ils_requests(&fx);
+    let [
+        (
+            req,
+            IlsRequest::MoveHold {
+                offline: true,
+                journal: Some(7),
+                delivery: true,
+                ..
+            },
+        ),
+    ] = found.as_slice()
+    else {
+        panic!("queued with its row: {fx:?}");
+    };
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Hold {
+            ok: true,
+            offline: true,
+            pickup: Some("Home delivery".into()),
+            messages: Vec::new(),
+        },
+    });
+    let h = k.model().holds[1].clone();
+    assert!(h.delivery && h.queued);
+    // Cancelling offline is refused with a notice: only deliveries are queued.
+    k.handle(Event::CancelHold("31000000000101".into()));
+    assert_eq!(k.model().notice, Some(Reason::OfflineRules));
+}
+
+#[test]
+fn addresses_are_masked_but_recognisable() {
+    assert_eq!(
+        holds::mask_address("Via Cavour 12, 50129 Firenze"),
+        "V** C***** 12, 50129 F******"
+    );
+    assert_eq!(holds::mask_address("北京市 朝阳区"), "北** 朝**");
+    assert_eq!(holds::mask_address(""), "");
+}

@@ -22,6 +22,14 @@
 //! - `cut`, `restore` (waits for the link; the sync starts in the background), `sync` (runs
 //!   it and waits), `wait_sync` (waits for the background sync)
 //! - `wait_link {online, secs?}`
+//! - `receipt {kind: print|email|none, address?}` on the summary (print then email gives
+//!   both; `address` only where typed addresses are allowed)
+//! - `hold_cancel {item}`, `hold_pickup {item, location}`, `deliver {item, confirm?}` (home
+//!   delivery: the fee and masked address are shown, then confirmed unless `confirm` is
+//!   false), `confirm_delivery {yes}`
+//!
+//! At the end of its input the driver waits for the background sync and then, at most
+//! [`MAIL_DRAIN`], for the e-mail outbox to be sent.
 
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
@@ -32,10 +40,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::link::{IlsLink, LinkOptions, connect_ils};
+use super::receipts::ReceiptService;
 use super::shell::{Shell, ShellConfig};
 use super::{JsonLines, Runner, Sink};
+use crate::board::PrinterBoard;
 use crate::config::Settings;
-use crate::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, Rules};
+use crate::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, ReceiptKind, Rules};
 use crate::rfid::reader::SharedReader;
 use crate::rfid::sim::{SimPad, uid_for};
 use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_uid, uid_hex};
@@ -110,7 +120,36 @@ enum Command {
         online: bool,
         secs: Option<u64>,
     },
+    Receipt {
+        kind: ReceiptChoice,
+        address: Option<String>,
+    },
+    HoldCancel {
+        item: String,
+    },
+    HoldPickup {
+        item: String,
+        location: String,
+    },
+    Deliver {
+        item: String,
+        confirm: Option<bool>,
+    },
+    ConfirmDelivery {
+        yes: bool,
+    },
 }
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReceiptChoice {
+    Print,
+    Email,
+    None,
+}
+
+/// Longest wait at the end of the input for the e-mail outbox to be sent.
+pub const MAIL_DRAIN: Duration = Duration::from_secs(30);
 
 /// Run the headless kiosk over `input`, writing JSON lines to `out`.
 pub fn run(
@@ -145,17 +184,21 @@ async fn drive(
     let pad = SimPad::new();
     let reader: SharedReader = Arc::new(Mutex::new(Box::new(Iso15693Reader::new(pad.clone()))));
     let sink: Sink = Box::new(JsonLines(out));
-    let shell = Shell::new(
+    let mut shell = Shell::new(
         link.sip2.clone(),
         store.clone(),
         reader,
         ShellConfig::from_settings(&settings),
     );
+    // No board here: only `[receipt] printer` names a printer.
+    shell.receipts = ReceiptService::from_settings(&settings, &PrinterBoard::default());
     let mut kiosk_cfg = KioskConfig::from_settings(&settings);
     if kiosk_cfg.languages.is_empty() {
         kiosk_cfg.languages = vec![Language::English];
     }
-    let kiosk = Kiosk::with_rules(kiosk_cfg, Rules::from_settings(&settings));
+    let rules =
+        Rules::from_settings(&settings).with_printer(&settings, shell.receipts.has_printer());
+    let kiosk = Kiosk::with_rules(kiosk_cfg, rules);
     let mut runner =
         Runner::new(kiosk, shell, sink).with_retention(settings.offline.journal_retention_days);
     // Purge acknowledged rows past their retention, then wait (briefly) for the link: the
@@ -190,8 +233,9 @@ async fn drive(
         command(&mut runner, &pad, &link, cmd).await?;
         runner.check_link().await?;
     }
-    // Every sync started runs to its end before the driver stops.
+    // Every sync started runs to its end before the driver stops, and the mail goes.
     runner.finish_sync().await?;
+    runner.drain_mail(MAIL_DRAIN).await?;
     drop(runner);
     if let Some((_, server)) = link.demo {
         server.shutdown().await;
@@ -345,6 +389,25 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
             )
             .await;
         }
+        Command::Receipt { kind, address } => {
+            let kind = match kind {
+                ReceiptChoice::Print => Some(ReceiptKind::Print),
+                ReceiptChoice::Email => Some(ReceiptKind::Email),
+                ReceiptChoice::None => None,
+            };
+            runner.feed(Event::Receipt { kind, address }).await?;
+        }
+        Command::HoldCancel { item } => runner.feed(Event::CancelHold(item)).await?,
+        Command::HoldPickup { item, location } => {
+            runner.feed(Event::MoveHold { item, location }).await?;
+        }
+        Command::Deliver { item, confirm } => {
+            runner.feed(Event::Deliver(item)).await?;
+            if confirm.unwrap_or(true) {
+                runner.feed(Event::ConfirmDelivery(true)).await?;
+            }
+        }
+        Command::ConfirmDelivery { yes } => runner.feed(Event::ConfirmDelivery(yes)).await?,
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod headless;
 pub mod link;
+pub mod receipts;
 pub mod serve;
 pub mod shell;
 
@@ -86,6 +87,9 @@ pub struct Runner {
     purged_on: Option<chrono::NaiveDate>,
     /// When to try again a sync that left rows open while the link stayed up.
     retry_sync_at: Option<tokio::time::Instant>,
+    /// The background round of the e-mail outbox, and when the next is due.
+    mail: Option<tokio::task::JoinHandle<Option<crate::receipt::Delivery>>>,
+    next_mail_at: tokio::time::Instant,
 }
 
 /// How long rows a sync could not settle wait before the next try while the link stays up.
@@ -102,6 +106,8 @@ impl Runner {
             retention_days: crate::config::Offline::default().journal_retention_days,
             purged_on: None,
             retry_sync_at: None,
+            mail: None,
+            next_mail_at: tokio::time::Instant::now(),
         }
     }
 
@@ -134,9 +140,54 @@ impl Runner {
                     self.exchange(&x);
                 }
                 if let Some(e) = next {
+                    if matches!(
+                        e,
+                        Event::ReceiptDone {
+                            state: crate::kiosk::ReceiptState::Queued,
+                            ..
+                        }
+                    ) {
+                        // A mail just queued goes now rather than at the next round.
+                        self.next_mail_at = tokio::time::Instant::now();
+                        self.pump_mail();
+                    }
                     queue.push_back(e);
                 }
             }
+        }
+        if !self.kiosk.in_session() {
+            // The receipt lines were the session's: nothing of it stays.
+            self.shell.print_lines.clear();
+        }
+        Ok(())
+    }
+
+    /// Start a round of the e-mail outbox in the background when one is due and none runs.
+    pub fn pump_mail(&mut self) {
+        if !self.shell.receipts.has_mailer()
+            || self.mail.as_ref().is_some_and(|t| !t.is_finished())
+            || tokio::time::Instant::now() < self.next_mail_at
+        {
+            return;
+        }
+        self.next_mail_at = tokio::time::Instant::now() + receipts::MAIL_ROUND;
+        let service = self.shell.receipts.clone();
+        let store = self.shell.store.clone();
+        self.mail = Some(tokio::spawn(async move { service.send_due(&store).await }));
+    }
+
+    /// Wait for the background mail round, then send whatever is queued, for at most
+    /// `timeout`; reported as a `mail` note. Nothing without a mail server.
+    pub async fn drain_mail(&mut self, timeout: Duration) -> Result<()> {
+        if !self.shell.receipts.has_mailer() {
+            return Ok(());
+        }
+        if let Some(task) = self.mail.take() {
+            let _ = tokio::time::timeout(timeout, task).await;
+        }
+        if let Some(delivery) = self.shell.receipts.drain(&self.shell.store, timeout).await {
+            self.sink
+                .note(json!({"kind": "mail", "delivery": delivery}));
         }
         Ok(())
     }
@@ -168,6 +219,7 @@ impl Runner {
             self.start_sync();
         }
         self.check_sync().await?;
+        self.pump_mail();
         if self.purged_on != Some(chrono::Local::now().date_naive()) {
             self.purge().await?;
         }

@@ -6,6 +6,8 @@
 //! read-back). Every exchange with the ILS is reported as an [`Exchange`] for the headless
 //! driver's output and the logs.
 
+mod holds;
+
 use std::collections::HashMap;
 
 use chrono::{Duration as Days, Local, NaiveDate};
@@ -113,6 +115,11 @@ pub struct Shell {
     decoded: HashMap<String, TagSeen>,
     /// Journal rows of requests this shell is sending now: a background sync leaves them be.
     pub in_flight: journal::InFlight,
+    /// The receipt printer and mail server.
+    pub receipts: super::receipts::ReceiptService,
+    /// The ILS's print lines (AG) of the session so far, for its receipt; the runner clears
+    /// them when the session ends.
+    pub print_lines: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +186,8 @@ impl Shell {
             reader,
             config,
             decoded: HashMap::new(),
+            receipts: Default::default(),
+            print_lines: Vec::new(),
             in_flight: journal::InFlight::default(),
         }
     }
@@ -237,6 +246,38 @@ impl Shell {
                     self.in_flight.remove(id);
                 }
                 Ok((Some(Event::Ils { req, answer }), Some(exchange)))
+            }
+            Effect::Receipt {
+                kind,
+                receipt,
+                address,
+            } => {
+                let receipt = self.receipts.receipt(&receipt, &self.print_lines);
+                let state = match (kind, address) {
+                    (crate::kiosk::ReceiptKind::Print, _) => self.receipts.print(receipt).await,
+                    (crate::kiosk::ReceiptKind::Email, Some(address)) => {
+                        self.receipts.email(&self.store, receipt, address).await
+                    }
+                    (crate::kiosk::ReceiptKind::Email, None) => crate::kiosk::ReceiptState::NotSent,
+                };
+                Ok((Some(Event::ReceiptDone { kind, state }), None))
+            }
+            Effect::DeliverySlip {
+                item_id,
+                title,
+                patron_id,
+                address,
+            } => {
+                if self.receipts.has_printer() {
+                    let state = self
+                        .receipts
+                        .print_delivery_slip(&item_id, &title, &patron_id, &address)
+                        .await;
+                    if state != crate::kiosk::ReceiptState::Printed {
+                        tracing::warn!(?state, "delivery slip not printed");
+                    }
+                }
+                Ok((None, None))
             }
         }
     }
@@ -307,6 +348,35 @@ impl Shell {
             }
             IlsRequest::Renew { patron_id, item_id } => self.renew(patron_id, item_id).await,
             IlsRequest::RenewAll { patron_id } => self.renew_all(patron_id).await,
+            IlsRequest::CancelHold { patron_id, item_id } => {
+                self.hold(holds::HoldChange {
+                    patron_id,
+                    item_id,
+                    location: None,
+                    delivery: false,
+                    offline: false,
+                    journal: None,
+                })
+                .await
+            }
+            IlsRequest::MoveHold {
+                patron_id,
+                item_id,
+                location,
+                delivery,
+                offline,
+                journal,
+            } => {
+                self.hold(holds::HoldChange {
+                    patron_id,
+                    item_id,
+                    location: Some(location),
+                    delivery,
+                    offline,
+                    journal,
+                })
+                .await
+            }
             IlsRequest::Abandon { journal } => {
                 let msg = "outcome unknown (the link failed); the patron was told the item was \
                            not lent";
@@ -510,6 +580,7 @@ impl Shell {
         match self.sip2.request(msg).await {
             Ok(Message::CheckoutResponse(r)) => {
                 self.settle_answer(id, r.ok, &r.screen_messages).await?;
+                self.print_lines.extend(r.print_lines.iter().cloned());
                 self.cache_item(
                     &item_id,
                     nonempty(&r.title_id),
@@ -588,6 +659,7 @@ impl Shell {
         match self.sip2.request(msg).await {
             Ok(Message::CheckinResponse(r)) => {
                 self.settle_answer(id, r.ok, &r.screen_messages).await?;
+                self.print_lines.extend(r.print_lines.iter().cloned());
                 let title = r.title_id.as_deref().and_then(nonempty);
                 self.cache_item(
                     &item_id,
@@ -758,26 +830,15 @@ impl Shell {
         };
         let known = answer.valid_patron != Some(false);
         let pin_ok = pin.as_ref().and(answer.valid_patron_password);
-        // Holds ready: a second look with the hold-items summary (SIP2 lists one kind at once).
-        let mut holds_ready = answer.hold_items.clone();
-        if holds_ready.is_empty() && answer.hold_items_count.unwrap_or(0) > 0 {
-            let holds = self
-                .sip2
-                .request(Message::PatronInformation(sip2::PatronInformation {
-                    transaction_date: Some(SipDateTime::now_local()),
-                    summary: sip2::Summary {
-                        hold_items: true,
-                        ..Default::default()
-                    },
-                    patron_id: patron_id.clone(),
-                    patron_password: pin.clone(),
-                    ..Default::default()
-                }))
-                .await;
-            if let Ok(Message::PatronInformationResponse(h)) = holds {
-                holds_ready = h.hold_items;
-            }
+        if known && pin_ok != Some(false) {
+            self.print_lines = answer.print_lines.clone();
         }
+        // Holds ready and waiting: a look with each hold summary (SIP2 lists one kind at once).
+        let (holds_ready, holds) = if pin_ok == Some(false) {
+            (Vec::new(), Vec::new())
+        } else {
+            self.holds_of(&answer, &patron_id, pin.as_deref()).await
+        };
         // Loans: titles and due dates from item information (idempotent reads).
         let mut loans = Vec::new();
         let today = Local::now().date_naive();
@@ -849,6 +910,9 @@ impl Shell {
                 loans,
                 messages: answer.screen_messages.clone(),
                 queued_offline: 0,
+                holds,
+                email: answer.email_address.as_deref().and_then(nonempty),
+                address: answer.home_address.as_deref().and_then(nonempty),
             }),
             Exchange {
                 request: "patron",

@@ -21,6 +21,8 @@ pub enum Action {
     Checkout,
     Checkin,
     Renew,
+    /// A hold sent to the patron's home: 15 `*` with the delivery location (`pickup`).
+    Deliver,
 }
 
 impl Action {
@@ -29,6 +31,7 @@ impl Action {
             Action::Checkout => "checkout",
             Action::Checkin => "checkin",
             Action::Renew => "renew",
+            Action::Deliver => "deliver",
         }
     }
 
@@ -37,6 +40,7 @@ impl Action {
             "checkout" => Some(Action::Checkout),
             "checkin" => Some(Action::Checkin),
             "renew" => Some(Action::Renew),
+            "deliver" => Some(Action::Deliver),
             _ => None,
         }
     }
@@ -95,6 +99,8 @@ pub struct Entry {
     pub maybe_sent: bool,
     /// When the row was written (UTC, RFC 3339): the kiosk's clock, not the patron's date.
     pub created_at: String,
+    /// Deliveries: the ILS location the hold moves to (SIP2 BS).
+    pub pickup: Option<String>,
 }
 
 impl Entry {
@@ -123,12 +129,21 @@ pub fn now_stamp() -> String {
 
 /// Write an action; returns its id. Its own transaction: durable when this returns.
 pub fn record(conn: &mut Connection, e: &NewEntry<'_>) -> Result<i64, StoreError> {
+    record_with_pickup(conn, e, None)
+}
+
+/// Write an action with the pickup location it moves a hold to (a delivery).
+pub fn record_with_pickup(
+    conn: &mut Connection,
+    e: &NewEntry<'_>,
+    pickup: Option<&str>,
+) -> Result<i64, StoreError> {
     let now = now_stamp();
     let tx = conn.transaction()?;
     tx.execute(
         "INSERT INTO journal (action, patron_id, item_id, state, offline, transaction_at, due_at,
-                              created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                              created_at, updated_at, pickup)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
         params![
             e.action.as_str(),
             e.patron_id,
@@ -137,7 +152,8 @@ pub fn record(conn: &mut Connection, e: &NewEntry<'_>) -> Result<i64, StoreError
             e.state == State::Queued,
             e.transaction_at,
             e.due_at,
-            now
+            now,
+            pickup
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -366,11 +382,12 @@ fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         message: r.get(9)?,
         maybe_sent: r.get(10)?,
         created_at: r.get(11)?,
+        pickup: r.get(12)?,
     })
 }
 
 const COLUMNS: &str = "id, action, patron_id, item_id, state, offline, transaction_at, due_at, \
-                       attempts, message, maybe_sent, created_at";
+                       attempts, message, maybe_sent, created_at, pickup";
 
 /// Rows still to be replayed or checked (`pending`, `queued`), oldest first.
 pub fn open_entries(conn: &Connection, limit: usize) -> Result<Vec<Entry>, StoreError> {

@@ -114,6 +114,8 @@ fn add(tally: &mut Tally, key: &StatKey, n: u64) {
         (Outcome::Ok, Action::Checkout) => &mut tally.loans,
         (Outcome::Ok, Action::Checkin) => &mut tally.returns,
         (Outcome::Ok, Action::Renew) => &mut tally.renewals,
+        // Deliveries are hold changes, not circulation: the tally has no place for them.
+        (Outcome::Ok, Action::Deliver) => return,
     };
     *slot += n;
 }

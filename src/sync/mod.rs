@@ -362,7 +362,7 @@ async fn check(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Result<Check
             ));
         }
         Action::Checkin => !charged,
-        Action::Renew => false,
+        Action::Renew | Action::Deliver => false,
     };
     Ok(if applied {
         Check::Applied
@@ -426,6 +426,10 @@ async fn replay(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Step {
             Outcome::Conflict,
             settled(row.id, State::Conflict, Some(why.into())),
         );
+    }
+    if row.action == Action::Deliver {
+        // Moving a hold to the delivery location twice is moving it once: no check first.
+        return replay_delivery(sip2, row).await;
     }
     if unsure {
         match check(sip2, row, seen_since).await {
@@ -557,6 +561,48 @@ async fn refresh_patron(
     Ok(true)
 }
 
+/// Replay a home delivery: the hold moves to the delivery location (15 `*` with BS).
+async fn replay_delivery(sip2: &Sip2Handle, row: &Entry) -> Step {
+    let message = Message::Hold(sip2::Hold {
+        hold_mode: sip2::HoldMode::Change,
+        transaction_date: SipDateTime::parse(&row.transaction_at),
+        pickup_location: row.pickup.clone(),
+        patron_id: row.patron_id.clone().unwrap_or_default(),
+        item_id: row.item_id.clone(),
+        ..Default::default()
+    });
+    match sip2.request(message).await {
+        Ok(Message::HoldResponse(r)) => {
+            let text = Some(r.screen_messages.join(" ")).filter(|t| !t.trim().is_empty());
+            if r.ok {
+                Step::Settled(Outcome::Done, settled(row.id, State::Done, text))
+            } else {
+                Step::Settled(Outcome::Conflict, settled(row.id, State::Conflict, text))
+            }
+        }
+        Ok(other) => Step::Settled(
+            Outcome::Conflict,
+            settled(
+                row.id,
+                State::Conflict,
+                Some(format!("unexpected answer {}", other.id())),
+            ),
+        ),
+        Err(e) => {
+            let why = no_answer(&e);
+            let maybe_sent = row.maybe_sent || !matches!(e, ClientError::Offline(_));
+            Step::Stop(
+                why.clone(),
+                journal::Update::NoAnswer {
+                    id: row.id,
+                    message: why,
+                    maybe_sent,
+                },
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,6 +621,7 @@ mod tests {
             message: None,
             maybe_sent: false,
             created_at: journal::now_stamp(),
+            pickup: None,
         }
     }
 

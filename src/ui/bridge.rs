@@ -22,7 +22,10 @@ use super::{
     KioskAdapter, LanguageOption, LoanRow, PadAdapter, PadItem, PinAdapter, SummaryAdapter,
     SummaryRow, Theme, format, rows, texts,
 };
-use crate::kiosk::{Activity, Event, ItemLine, ItemState, Language, LoanLine, Screen, ScreenModel};
+use crate::kiosk::{
+    Activity, Event, HoldLine, ItemLine, ItemState, Language, LoanLine, ReceiptKind, ReceiptState,
+    Screen, ScreenModel,
+};
 
 /// How long the goodbye screen stays up after a finished session (a touch ends it sooner).
 pub const GOODBYE: Duration = Duration::from_secs(4);
@@ -353,20 +356,42 @@ pub fn write_model(window: &AppWindow, model: &ScreenModel) {
         model.loans.iter().map(|l| loan_row(l, language)).collect(),
     ));
     let patron = model.patron.as_ref();
-    account.set_holds(rows(
+    // The holds with their pickup locations when the account screen has them, else the
+    // titles of those ready.
+    account.set_holds(rows(if model.holds.is_empty() {
         patron
             .map(|p| {
                 p.holds_ready
                     .iter()
                     .map(|title| HoldRow {
                         title: title.clone().into(),
-                        pickup: SharedString::new(),
-                        until: SharedString::new(),
+                        ready: true,
+                        ..HoldRow::default()
                     })
                     .collect()
             })
-            .unwrap_or_default(),
+            .unwrap_or_default()
+    } else {
+        model.holds.iter().map(|h| hold_row(h, language)).collect()
+    }));
+    account.set_pickup_locations(rows(
+        model
+            .pickup_locations
+            .iter()
+            .map(|l| SharedString::from(l.as_str()))
+            .collect(),
     ));
+    account.set_delivery_offered(model.delivery_offered);
+    account.set_delivery_open(model.delivery.is_some());
+    if let Some(d) = &model.delivery {
+        account.set_delivery_title(if d.title.is_empty() {
+            d.item_id.clone().into()
+        } else {
+            d.title.clone().into()
+        });
+        account.set_delivery_fee(d.fee.clone().unwrap_or_default().into());
+        account.set_delivery_address(d.address.clone().into());
+    }
     let fines = patron.and_then(|p| p.fines.clone()).unwrap_or_default();
     account.set_fines(rows(if fines.is_empty() {
         Vec::new()
@@ -439,7 +464,49 @@ fn write_summary(window: &AppWindow, model: &ScreenModel, language: Language) {
         detail: texts::renewed_until(&due_text(&l.due, language), language).into(),
     }));
     summary.set_rows(rows(lines));
-    summary.set_receipt_available(false);
+    let receipt = model.receipt.as_ref();
+    let offered = |k| receipt.is_some_and(|r| r.offers.contains(&k));
+    summary.set_receipt_available(receipt.is_some());
+    summary.set_print_offered(offered(ReceiptKind::Print));
+    summary.set_email_offered(offered(ReceiptKind::Email));
+    summary.set_print_state(receipt_state(receipt.and_then(|r| r.print)).into());
+    summary.set_email_state(receipt_state(receipt.and_then(|r| r.email)).into());
+}
+
+/// A receipt's state as the summary view names it.
+fn receipt_state(state: Option<ReceiptState>) -> &'static str {
+    match state {
+        None => "",
+        Some(ReceiptState::Working) => "working",
+        Some(ReceiptState::Printed) => "printed",
+        Some(ReceiptState::Queued) => "queued",
+        Some(ReceiptState::NoPaper) => "no-paper",
+        Some(ReceiptState::CoverOpen) => "cover-open",
+        Some(ReceiptState::PrinterFault) => "printer-fault",
+        Some(ReceiptState::NotSent) => "not-sent",
+    }
+}
+
+/// One hold as the account screen lists it; a delivery queued offline says so.
+fn hold_row(h: &HoldLine, language: Language) -> HoldRow {
+    let note = if h.queued {
+        texts::to_be_confirmed(language).to_string()
+    } else {
+        h.message.clone().unwrap_or_default()
+    };
+    HoldRow {
+        id: h.item_id.clone().into(),
+        title: if h.title.is_empty() {
+            h.item_id.clone().into()
+        } else {
+            h.title.clone().into()
+        },
+        pickup: h.pickup.clone().into(),
+        until: SharedString::new(),
+        ready: h.ready,
+        delivery: h.delivery,
+        note: note.into(),
+    }
 }
 
 /// A cue for what changed since the last model: attention first (a refusal, a put-back,
@@ -500,6 +567,9 @@ fn forget_patron(window: &AppWindow) {
     account.set_patron_name(SharedString::new());
     account.set_loans(rows(Vec::new()));
     account.set_holds(rows(Vec::new()));
+    account.set_delivery_open(false);
+    account.set_delivery_title(SharedString::new());
+    account.set_delivery_address(SharedString::new());
     account.set_fines(rows(Vec::new()));
     account.set_fines_total(SharedString::new());
     standard_look(window);
@@ -636,9 +706,33 @@ pub fn connect_with(
     account.on_renew_all(move || s(Event::RenewAll));
     let s = send.clone();
     account.on_done(move || s(Event::Done));
-    window
-        .global::<SummaryAdapter>()
-        .on_finish(move || send(Event::Done));
+    let s = send.clone();
+    account.on_cancel_hold(move |id: SharedString| s(Event::CancelHold(id.to_string())));
+    let s = send.clone();
+    account.on_move_hold(move |id: SharedString, place: SharedString| {
+        s(Event::MoveHold {
+            item: id.to_string(),
+            location: place.to_string(),
+        })
+    });
+    let s = send.clone();
+    account.on_deliver(move |id: SharedString| s(Event::Deliver(id.to_string())));
+    let s = send.clone();
+    account.on_confirm_delivery(move |yes| s(Event::ConfirmDelivery(yes)));
+    let summary = window.global::<SummaryAdapter>();
+    let receipt = |kind| {
+        let s = send.clone();
+        move || {
+            s(Event::Receipt {
+                kind,
+                address: None,
+            })
+        }
+    };
+    summary.on_print_receipt(receipt(Some(ReceiptKind::Print)));
+    summary.on_email_receipt(receipt(Some(ReceiptKind::Email)));
+    summary.on_no_receipt(receipt(None));
+    summary.on_finish(move || send(Event::Done));
 }
 
 #[cfg(test)]
@@ -742,6 +836,11 @@ mod tests {
             notice: None,
             idle_warning: None,
             sync: None,
+            receipt: None,
+            holds: Vec::new(),
+            pickup_locations: Vec::new(),
+            delivery_offered: false,
+            delivery: None,
         };
         let b = Activity::Borrow;
         let cases = [

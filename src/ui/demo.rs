@@ -292,7 +292,9 @@ pub fn fill(window: &AppWindow, language: Language) {
     ]));
     account.set_holds(super::rows(vec![
         HoldRow {
+            id: s("30012000555501"),
             title: s("活着"),
+            ready: true,
             pickup: says(
                 language,
                 "Pickup shelf, ground floor",
@@ -300,9 +302,12 @@ pub fn fill(window: &AppWindow, language: Language) {
                 "一楼预约书架",
             ),
             until: format::date(day(2026, 11, 30), language).into(),
+            ..HoldRow::default()
         },
         HoldRow {
+            id: s("30012000555502"),
             title: s("The Left Hand of Darkness"),
+            ready: true,
             pickup: says(
                 language,
                 "Branch: Riverside",
@@ -310,6 +315,7 @@ pub fn fill(window: &AppWindow, language: Language) {
                 "河滨分馆",
             ),
             until: format::date(day(2026, 12, 2), language).into(),
+            ..HoldRow::default()
         },
     ]));
     account.set_fines(super::rows(vec![
@@ -519,6 +525,7 @@ fn fill_staff(window: &AppWindow) {
             message: (!message.is_empty()).then(|| message.into()),
             maybe_sent: false,
             created_at: "2026-11-27T09:02:00.000Z".into(),
+            pickup: None,
         })
     };
     queue.set_rows(super::rows(vec![

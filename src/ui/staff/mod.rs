@@ -80,6 +80,8 @@ pub struct StaffContext {
     pub runtime: tokio::runtime::Handle,
     /// The kiosk core's events, to end a patron session.
     pub events: mpsc::Sender<Event>,
+    /// The receipt printer as the last print found it.
+    pub printer: std::sync::Arc<std::sync::Mutex<crate::runtime::receipts::PrinterState>>,
 }
 
 /// Why staff ended the event loop; the caller acts on it once `run()` returns.

@@ -7,10 +7,14 @@ impl StaffMode {
         let ctx = &self.inner.ctx;
         let link = ctx.sip2.link().borrow().clone();
         let line = describe_link(&link, &ctx.settings, SystemTime::now());
+        let printer = ctx.printer.lock().map(|p| p.clone()).unwrap_or_default();
         self.with_window(|w| {
             let staff = w.global::<StaffAdapter>();
             staff.set_link_ok(line.ok());
             staff.set_link_text(link_text(&staff, &line));
+            staff.set_has_printer(printer.address.is_some());
+            staff.set_printer_text(printer.address.clone().unwrap_or_default().into());
+            staff.set_printer_problem(printer_problem(printer.problem).into());
         });
         if self.inner.status_busy.replace(true) {
             return;
@@ -60,6 +64,19 @@ impl StaffMode {
                 }
             });
         });
+    }
+}
+
+/// The printer's problem as the status page names it ("" when it printed).
+pub fn printer_problem(problem: Option<crate::receipt::PrinterProblem>) -> &'static str {
+    use crate::receipt::PrinterProblem;
+    match problem {
+        None => "",
+        Some(PrinterProblem::PaperOut) => "paper-out",
+        Some(PrinterProblem::CoverOpen) => "cover-open",
+        Some(PrinterProblem::Error) => "error",
+        Some(PrinterProblem::Offline) => "offline",
+        Some(PrinterProblem::Unreachable) => "unreachable",
     }
 }
 
