@@ -3,6 +3,9 @@
 //! - a 10-item stack end to end on the simulated pad (pad read, checkout over SIP2 on
 //!   loopback against the demo ILS, journal, security write and read-back), wall time vs the
 //!   pad's modelled ISO 15693 air time;
+//! - the same stack through a slow link: the demo ILS behind an in-process delay (50 ms round
+//!   trip, 100 ms of server time per checkout or checkin) with the pad in real time, with one
+//!   SIP2 session and with three, end to end vs the modelled air time;
 //! - offline replay throughput: 10,000 queued actions replayed against the demo ILS (over the
 //!   twelve shelf books, and the worst case of one book lent and returned again and again).
 //!
@@ -58,7 +61,22 @@ fn main() {
         while !link.borrow_and_update().is_online() {
             link.changed().await.expect("link");
         }
-        stack(&sip2).await;
+        stack(&sip2, false).await;
+        // The ILS as a city network and a busy server make it.
+        let slow = delayed(server.local_addr()).await;
+        for sessions in [1, 3] {
+            let mut config = ClientConfig::new(slow.to_string());
+            config.connections = sessions;
+            let slow_sip2 = Sip2Handle::spawn(config).expect("client");
+            let mut link = slow_sip2.link();
+            while !link.borrow_and_update().is_online() {
+                link.changed().await.expect("link");
+            }
+            // Every session logged in.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            println!("through 50 ms round trip + 100 ms server time, {sessions} SIP2 session(s):");
+            stack(&slow_sip2, true).await;
+        }
         let queue = env("SELFCHECK_BENCH_QUEUE", 10_000);
         replay(&sip2, 12, queue).await;
         replay(&sip2, 1, queue / 10).await;
@@ -66,12 +84,60 @@ fn main() {
     });
 }
 
-async fn stack(sip2: &Sip2Handle) {
-    let rounds = env("SELFCHECK_BENCH_ROUNDS", 20);
+/// A TCP relay in front of `ils` that holds each message 25 ms each way, and a checkout or
+/// checkin 100 ms more (the server's own time), one message at a time per connection.
+async fn delayed(ils: std::net::SocketAddr) -> std::net::SocketAddr {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(ils).await else {
+                    return;
+                };
+                let (cr, mut cw) = client.into_split();
+                let (sr, mut sw) = server.into_split();
+                let (mut cr, mut sr) = (BufReader::new(cr), BufReader::new(sr));
+                let (mut request, mut answer) = (Vec::new(), Vec::new());
+                loop {
+                    request.clear();
+                    match cr.read_until(b'\r', &mut request).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    let circulation = request.starts_with(b"11") || request.starts_with(b"09");
+                    let hold = if circulation { 125 } else { 25 };
+                    tokio::time::sleep(Duration::from_millis(hold)).await;
+                    if sw.write_all(&request).await.is_err() {
+                        return;
+                    }
+                    answer.clear();
+                    match sr.read_until(b'\r', &mut answer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                    if cw.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A stack of ten borrowed end to end; `real_time`: the pad takes its modelled air time.
+async fn stack(sip2: &Sip2Handle, real_time: bool) {
+    let rounds = env("SELFCHECK_BENCH_ROUNDS", if real_time { 5 } else { 20 });
     let dir = tempfile::tempdir().expect("tmp");
     let store =
         StoreHandle::spawn(store::open(&dir.path().join("b.db")).expect("db")).expect("store");
     let pad = SimPad::new();
+    pad.set_real_time(real_time);
     let reader: SharedReader = Arc::new(Mutex::new(Box::new(Iso15693Reader::new(pad.clone()))));
     let shell = Shell::new(
         sip2.clone(),

@@ -36,6 +36,8 @@ fn bench(c: &mut Criterion) {
     if encode_into(&message, Charset::Utf8, Sequence::new(3), &mut wire).is_err() {
         return;
     }
+    // scripts/bench-codec checks that pysip2 works on the same frame.
+    println!("wire: b'{}'", wire.escape_ascii());
 
     let mut group = c.benchmark_group("sip2_checkout_response");
     group.throughput(Throughput::Elements(1));

@@ -54,6 +54,29 @@ fn borrow_a_stack_of_ten_then_return_it() {
 }
 
 #[test]
+fn a_stack_placed_at_once_is_settled_when_the_command_ends() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let items: Vec<String> = SHELF_BOOKS[..10].iter().map(|n| item(*n)).collect();
+    let stack: Vec<_> = items.iter().map(|i| json!({"item": i})).collect();
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "place_stack", "items": stack}));
+    let out = site.run(&cmds);
+    // The last screen of the command already has every item settled, with no `done` after it.
+    let borrow = last_screen(&out, "borrow");
+    for i in &items {
+        assert_eq!(item_line(borrow, i)["state"], "done", "{borrow:#}");
+    }
+    assert_eq!(exchanges(&out, "checkout").len(), 10);
+    let mut loans = site.loans_of(&anna);
+    loans.sort();
+    let mut want = items.clone();
+    want.sort();
+    assert_eq!(loans, want);
+}
+
+#[test]
 fn renew_one_and_all() {
     let site = Site::new();
     // Giulia Rossi has "Il Gattopardo" on loan.

@@ -135,6 +135,10 @@ pub struct Ils {
     pub request_timeout_secs: u32,
     pub heartbeat_secs: u32,
     pub retries: u8,
+    /// SIP2 sessions the kiosk opens to the ILS (1 to 8), each with one request in flight, so
+    /// the loans of a stack go side by side. Sessions the ILS does not let log in (some allow
+    /// one per account) are dropped; 1 is one session, one request at a time.
+    pub connections: u8,
 }
 
 impl Default for Ils {
@@ -155,6 +159,7 @@ impl Default for Ils {
             request_timeout_secs: 10,
             heartbeat_secs: 60,
             retries: 2,
+            connections: 3,
         }
     }
 }
@@ -513,6 +518,12 @@ impl Settings {
         }
         if ils.retries > 10 {
             bad("ils.retries", format!("{} is more than 10", ils.retries));
+        }
+        if !(1..=8).contains(&ils.connections) {
+            bad(
+                "ils.connections",
+                format!("{} is out of range (1 to 8)", ils.connections),
+            );
         }
 
         let r = &self.rfid;
@@ -907,6 +918,14 @@ mod tests {
             ["ils.request_timeout_secs", "ils.heartbeat_secs"]
         );
         assert_eq!(problem_keys("[ils]\nretries = 11\n"), ["ils.retries"]);
+        assert_eq!(
+            problem_keys("[ils]\nconnections = 0\n"),
+            ["ils.connections"]
+        );
+        assert_eq!(
+            problem_keys("[ils]\nconnections = 9\n"),
+            ["ils.connections"]
+        );
     }
 
     #[test]

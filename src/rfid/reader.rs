@@ -183,6 +183,11 @@ pub trait TagReader {
         })
     }
 
+    /// Whether [`read_tag`](Self::read_tag) asks for the EAS state (one more exchange per tag
+    /// on NXP tags). Sites whose gates do not use EAS turn it off. Readers that get the state
+    /// for free ignore this.
+    fn set_eas_reads(&mut self, _on: bool) {}
+
     /// Inventory the pad and read every tag found; a tag lifted between the two steps is left
     /// out rather than failing the whole pad.
     fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
@@ -219,6 +224,9 @@ impl<R: TagReader + ?Sized> TagReader for Box<R> {
     }
     fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
         (**self).read_all()
+    }
+    fn set_eas_reads(&mut self, on: bool) {
+        (**self).set_eas_reads(on)
     }
     fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
         (**self).poll_patron_card(read)

@@ -16,6 +16,9 @@
 //!   while borrowing or returning is lent or returned like a tag)
 //! - `place {item, uid?, owner?, parts?, part?, usage?, title?}`: an item tag built with the
 //!   ISO 28560-3 encoder, for any item id; `lift {uid | item}`; `clear_pad`
+//! - `place_stack {items: [{item, uid?, owner?, parts?, part?, usage?, title?}, ...]}`: every
+//!   tag on the pad at once, as a patron puts down a stack, then one read of the pad; the
+//!   command ends when every item of the stack is settled
 //! - `lift_during_write {item | uid, frames}`: the tag leaves the pad after `frames` more
 //!   frames (a patron taking a book mid-write); `fail_writes {n}`
 //! - `advance {secs}`: the idle clock
@@ -83,16 +86,14 @@ enum Command {
         code: String,
     },
     Place {
-        item: String,
-        uid: Option<String>,
-        owner: Option<String>,
-        parts: Option<u8>,
-        part: Option<u8>,
-        usage: Option<TypeOfUsage>,
-        title: Option<String>,
+        #[serde(flatten)]
+        tag: ItemTag,
         /// The tag leaves the pad after answering this many frames once the kiosk has read
         /// it: a patron taking the book during its security write.
         lift_during_write: Option<u32>,
+    },
+    PlaceStack {
+        items: Vec<ItemTag>,
     },
     Lift {
         uid: Option<String>,
@@ -150,6 +151,47 @@ enum ReceiptChoice {
 
 /// Longest wait at the end of the input for the e-mail outbox to be sent.
 pub const MAIL_DRAIN: Duration = Duration::from_secs(30);
+
+/// An item tag to put on the pad (`place`, `place_stack`).
+#[derive(Debug, Deserialize)]
+struct ItemTag {
+    item: String,
+    uid: Option<String>,
+    owner: Option<String>,
+    parts: Option<u8>,
+    part: Option<u8>,
+    usage: Option<TypeOfUsage>,
+    title: Option<String>,
+}
+
+impl ItemTag {
+    /// Puts the tag, built with the ISO 28560-3 encoder, on the pad; returns its UID.
+    fn place_on(self, pad: &SimPad) -> Result<crate::rfid::tag::Uid> {
+        let uid = self
+            .uid
+            .unwrap_or_else(|| uid_for(&self.item, self.part.unwrap_or(0)));
+        let parsed = parse_uid(&uid).context("a UID is 16 hex digits")?;
+        let mut record = ItemRecord::new(
+            DataModel::Iso28560_3,
+            self.usage.unwrap_or(TypeOfUsage::Circulating),
+            self.item,
+        );
+        record.owner_isil = self.owner;
+        record.title = self.title;
+        if let Some(parts) = self.parts.filter(|p| *p > 1) {
+            record.set = Some(SetInfo {
+                parts,
+                part_no: self.part.unwrap_or(1),
+            });
+        }
+        pad.place(crate::rfid::sim::SimTag::item(
+            parsed,
+            &record,
+            DataModel::Iso28560_3,
+        )?);
+        Ok(parsed)
+    }
+}
 
 /// Run the headless kiosk over `input`, writing JSON lines to `out`.
 pub fn run(
@@ -313,40 +355,21 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
             }
         },
         Command::Place {
-            item,
-            uid,
-            owner,
-            parts,
-            part,
-            usage,
-            title,
+            tag,
             lift_during_write,
         } => {
-            let uid = uid.unwrap_or_else(|| uid_for(&item, part.unwrap_or(0)));
-            let parsed = parse_uid(&uid).context("a UID is 16 hex digits")?;
-            let mut record = ItemRecord::new(
-                DataModel::Iso28560_3,
-                usage.unwrap_or(TypeOfUsage::Circulating),
-                item,
-            );
-            record.owner_isil = owner;
-            record.title = title;
-            if let Some(parts) = parts.filter(|p| *p > 1) {
-                record.set = Some(SetInfo {
-                    parts,
-                    part_no: part.unwrap_or(1),
-                });
-            }
-            pad.place(crate::rfid::sim::SimTag::item(
-                parsed,
-                &record,
-                DataModel::Iso28560_3,
-            )?);
+            let parsed = tag.place_on(pad)?;
             let tags = runner.shell.read_pad().await?;
             if let Some(frames) = lift_during_write {
                 pad.lift_after_frames(&parsed, frames);
             }
             runner.feed(Event::Pad(tags)).await?;
+        }
+        Command::PlaceStack { items } => {
+            for tag in items {
+                tag.place_on(pad)?;
+            }
+            runner.poll_pad().await?;
         }
         Command::Lift { uid, item, part } => {
             if let Some(u) =

@@ -55,6 +55,7 @@ pub async fn connect_ils(settings: &Settings, options: LinkOptions) -> Result<Il
         cfg.reconnect_min = Duration::from_millis(50);
         cfg.reconnect_max = Duration::from_millis(300);
     }
+    cfg.connections = usize::from(settings.ils.connections.max(1));
     let gate = options.gated.then(LinkGate::default);
     cfg.gate = gate.clone();
     let sip2 = Sip2Handle::spawn(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;

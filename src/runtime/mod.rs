@@ -19,6 +19,51 @@ use tokio::sync::watch;
 use crate::kiosk::{Effect, Event, Kiosk, ScreenModel};
 use shell::{Exchange, Shell};
 
+/// What orders an ILS request: its item (or "" for requests of no item).
+fn request_key(request: &crate::kiosk::IlsRequest) -> String {
+    use crate::kiosk::IlsRequest;
+    match request {
+        IlsRequest::Checkout { item_id, .. }
+        | IlsRequest::Checkin { item_id, .. }
+        | IlsRequest::Renew { item_id, .. } => item_id.clone(),
+        IlsRequest::Patron { .. } | IlsRequest::RenewAll { .. } | IlsRequest::Abandon { .. } => {
+            String::new()
+        }
+    }
+}
+
+type Flying = tokio::task::JoinSet<(
+    u64,
+    String,
+    Result<(crate::kiosk::IlsAnswer, Exchange), shell::ShellError>,
+)>;
+
+/// Start the waiting requests whose item has none in flight, oldest first, up to `capacity`
+/// in flight; a request of an item already out stays behind, and so does every later one of
+/// that item.
+fn launch(
+    shell: &Shell,
+    waiting: &mut std::collections::VecDeque<(u64, crate::kiosk::IlsRequest)>,
+    flying: &mut Flying,
+    busy: &mut std::collections::BTreeSet<String>,
+    capacity: usize,
+) {
+    let mut held = std::collections::BTreeSet::new();
+    let mut kept = std::collections::VecDeque::new();
+    while let Some((req, request)) = waiting.pop_front() {
+        let key = request_key(&request);
+        if flying.len() >= capacity || busy.contains(&key) || held.contains(&key) {
+            held.insert(key);
+            kept.push_back((req, request));
+            continue;
+        }
+        busy.insert(key.clone());
+        let task = shell.ils_task(request);
+        flying.spawn(async move { (req, key, task.await) });
+    }
+    *waiting = kept;
+}
+
 /// The exit status that asks the service manager for a fresh start (the systemd unit has
 /// `RestartForceExitStatus=75`; 75 is EX_TEMPFAIL).
 pub const RESTART_EXIT_CODE: u8 = 75;
@@ -126,8 +171,13 @@ impl Runner {
         self.sink.exchange(e);
     }
 
-    /// Feed an event and carry out everything that follows from it.
+    /// Feed an event and carry out everything that follows from it. With several SIP2
+    /// sessions the ILS requests of different items go side by side (see
+    /// [`feed_side_by_side`](Self::feed_side_by_side)); with one, one after another.
     pub async fn feed(&mut self, event: Event) -> Result<()> {
+        if self.shell.sip2.sessions() > 1 {
+            return self.feed_side_by_side(event).await;
+        }
         let mut queue = std::collections::VecDeque::from([event]);
         while let Some(event) = queue.pop_front() {
             for effect in self.kiosk.handle(event) {
@@ -190,6 +240,53 @@ impl Runner {
                 .note(json!({"kind": "mail", "delivery": delivery}));
         }
         Ok(())
+    }
+
+    /// [`feed`](Self::feed) with the ILS requests in flight side by side, as many as there are
+    /// sessions: the checkouts of a stack wait for the ILS together rather than each for the
+    /// one before. An item has at most one request in flight, and its requests leave in the
+    /// order the core made them (requests of no item, such as a patron lookup, wait for each
+    /// other the same way). Answers are handed to the core as they come; the pad's security
+    /// writes for the items answered go on while the others are still out.
+    async fn feed_side_by_side(&mut self, event: Event) -> Result<()> {
+        use std::collections::{BTreeSet, VecDeque};
+        let capacity = self.shell.sip2.sessions();
+        let mut queue = VecDeque::from([event]);
+        let mut waiting: VecDeque<(u64, crate::kiosk::IlsRequest)> = VecDeque::new();
+        let mut flying = tokio::task::JoinSet::new();
+        let mut busy: BTreeSet<String> = BTreeSet::new();
+        loop {
+            while let Some(event) = queue.pop_front() {
+                for effect in self.kiosk.handle(event) {
+                    match effect {
+                        Effect::Show(model) => self.show(&model),
+                        Effect::Ils { req, request } => waiting.push_back((req, request)),
+                        other => {
+                            let (next, exchange) = self.shell.run(other).await?;
+                            if let Some(x) = exchange {
+                                self.exchange(&x);
+                            }
+                            if let Some(e) = next {
+                                queue.push_back(e);
+                            }
+                        }
+                    }
+                }
+                // Off they go before the next event's pad work.
+                launch(&self.shell, &mut waiting, &mut flying, &mut busy, capacity);
+            }
+            launch(&self.shell, &mut waiting, &mut flying, &mut busy, capacity);
+            let Some(done) = flying.join_next().await else {
+                // Nothing out, so nothing can be held back either.
+                debug_assert!(waiting.is_empty());
+                return Ok(());
+            };
+            let (req, key, result) = done.context("an ILS request task failed")?;
+            busy.remove(&key);
+            let (answer, exchange) = result?;
+            self.exchange(&exchange);
+            queue.push_back(Event::Ils { req, answer });
+        }
     }
 
     /// Read the pad and tell the core what is on it.

@@ -180,6 +180,10 @@ impl Shell {
         reader: SharedReader,
         config: ShellConfig,
     ) -> Shell {
+        // The EAS state is read only where the gates use it.
+        if let Ok(mut r) = reader.lock() {
+            r.set_eas_reads(config.security.use_eas);
+        }
         Shell {
             sip2,
             store,
@@ -279,6 +283,31 @@ impl Shell {
                 }
                 Ok((None, None))
             }
+        }
+    }
+
+    /// One ILS request as a future of its own, to run beside others (the SIP2 client has
+    /// several sessions): the journal row is written before it leaves and settled with its
+    /// answer exactly as [`run`](Self::run) does. The caller keeps one request per item in
+    /// flight.
+    pub fn ils_task(
+        &self,
+        request: IlsRequest,
+    ) -> impl Future<Output = Result<(IlsAnswer, Exchange), ShellError>> + Send + 'static {
+        let mut worker = Shell {
+            sip2: self.sip2.clone(),
+            store: self.store.clone(),
+            reader: self.reader.clone(),
+            config: self.config.clone(),
+            decoded: HashMap::new(),
+            in_flight: self.in_flight.clone(),
+        };
+        async move {
+            let (answer, exchange) = worker.ils(request).await?;
+            if let Some(id) = exchange.journal {
+                worker.in_flight.remove(id);
+            }
+            Ok((answer, exchange))
         }
     }
 

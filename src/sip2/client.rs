@@ -4,6 +4,14 @@
 //! cloneable [`Sip2Handle`]s talk to it over a bounded channel and get their answer on a
 //! oneshot. The task ends when the last handle is dropped.
 //!
+//! With [`ClientConfig::connections`] above one, that many sessions (each its own connection,
+//! login, heartbeat, reconnects and 97 resends, each with one request in flight as SIP2 wants)
+//! take requests from the same queue, whichever is free first, so callers that send requests
+//! side by side get their answers side by side. The first session is the link the kiosk
+//! watches; the others take requests only while they are logged in. An ILS that allows one
+//! session per account refuses the others: a session that cannot log in at its first try is
+//! dropped (and logged), and the kiosk goes on with the sessions that work.
+//!
 //! Safety rules, because a checkout that reaches the ILS twice lends a book twice:
 //! - A corrupt answer (bad checksum, wrong `AY`) or one that does not come in time is asked for
 //!   again with 97 ("resend your last response"), never by repeating the request.
@@ -120,6 +128,8 @@ pub struct ClientConfig {
     pub reconnect_max: Duration,
     /// The headless driver's switch to cut the link; `None` on a kiosk.
     pub gate: Option<LinkGate>,
+    /// SIP2 sessions opened to the ILS (at least one).
+    pub connections: usize,
 }
 
 impl ClientConfig {
@@ -140,6 +150,7 @@ impl ClientConfig {
             reconnect_min: Duration::from_millis(500),
             reconnect_max: Duration::from_secs(60),
             gate: None,
+            connections: 1,
         }
     }
 
@@ -224,6 +235,7 @@ impl From<std::io::Error> for ClientError {
 pub struct Sip2Handle {
     tx: mpsc::Sender<Command>,
     link: watch::Receiver<LinkState>,
+    sessions: usize,
 }
 
 #[derive(Debug)]
@@ -243,21 +255,40 @@ impl Sip2Handle {
             .as_ref()
             .map(|t| TlsSetup::new(t, &config.addr))
             .transpose()?;
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let (link_tx, link) = watch::channel(LinkState::Connecting);
-        let actor = Actor {
-            config: Arc::new(config),
-            tls,
-            rx,
-            link: link_tx,
-            conn: None,
-            failures: 0,
-            next_attempt: Instant::now(),
-            offline_since: None,
-        };
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ClientError::NoRuntime)?;
-        runtime.spawn(actor.run());
-        Ok(Sip2Handle { tx, link })
+        let sessions = config.connections.max(1);
+        let (tx, rx) = mpsc::channel(QUEUE.max(sessions));
+        let rx: Queue = Arc::new(tokio::sync::Mutex::new(rx));
+        let (link_tx, link) = watch::channel(LinkState::Connecting);
+        let config = Arc::new(config);
+        for session in 0..sessions {
+            let link = if session == 0 {
+                link_tx.clone()
+            } else {
+                // Only the first session's state is the link the kiosk sees.
+                watch::channel(LinkState::Connecting).0
+            };
+            let actor = Actor {
+                config: config.clone(),
+                tls: tls.clone(),
+                rx: rx.clone(),
+                session,
+                ever_online: false,
+                link,
+                conn: None,
+                failures: 0,
+                next_attempt: Instant::now(),
+                offline_since: None,
+            };
+            runtime.spawn(actor.run());
+        }
+        Ok(Sip2Handle { tx, link, sessions })
+    }
+
+    /// How many sessions serve this handle's requests (answers to requests sent side by side
+    /// come side by side up to this many).
+    pub fn sessions(&self) -> usize {
+        self.sessions
     }
 
     /// Sends one request and waits for its answer (96/97 handling and timeouts included). An
@@ -707,10 +738,34 @@ async fn status(conn: &mut Conn, cfg: &ClientConfig) -> Result<AcsStatus, Client
     }
 }
 
+/// The requests waiting for a session, shared by every session of a handle.
+type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<Command>>>;
+
+/// Completes when every handle is gone (for a session that takes no requests meanwhile).
+async fn handles_gone(rx: &Queue) {
+    loop {
+        if rx.lock().await.is_closed() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The next request for whichever session asks first (cancel safe: a request is taken only
+/// when this completes).
+async fn next_command(rx: &Queue) -> Option<Command> {
+    rx.lock().await.recv().await
+}
+
 struct Actor {
     config: Arc<ClientConfig>,
     tls: Option<TlsSetup>,
-    rx: mpsc::Receiver<Command>,
+    rx: Queue,
+    /// 0 for the first session, which owns the link state and answers requests while the link
+    /// is down; the others take requests only while logged in.
+    session: usize,
+    /// Whether this session has ever logged in (one that never could is dropped).
+    ever_online: bool,
     link: watch::Sender<LinkState>,
     conn: Option<Conn>,
     failures: u32,
@@ -721,17 +776,34 @@ struct Actor {
 
 impl Actor {
     async fn run(mut self) {
+        let primary = self.session == 0;
         loop {
             if self.conn.is_none() {
                 if Instant::now() >= self.next_attempt {
                     if !self.connect().await {
                         return;
                     }
+                    if !primary && !self.ever_online {
+                        tracing::warn!(
+                            "SIP2: session {} could not log in to {}; going on without it",
+                            self.session + 1,
+                            self.config.addr
+                        );
+                        return;
+                    }
+                    continue;
+                }
+                if !primary {
+                    // Requests are left to the sessions that are up.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(self.next_attempt) => {}
+                        () = handles_gone(&self.rx) => return,
+                    }
                     continue;
                 }
                 tokio::select! {
                     () = tokio::time::sleep_until(self.next_attempt) => {}
-                    cmd = self.rx.recv() => match cmd {
+                    cmd = next_command(&self.rx) => match cmd {
                         Some(cmd) => self.refuse_offline(cmd),
                         None => return,
                     },
@@ -749,7 +821,7 @@ impl Actor {
                 Closed,
             }
             let event = tokio::select! {
-                cmd = self.rx.recv() => Event::Command(cmd.map(Box::new)),
+                cmd = next_command(&self.rx) => Event::Command(cmd.map(Box::new)),
                 () = tokio::time::sleep_until(idle_until) => Event::Heartbeat,
                 read = conn.read_some() => match read {
                     Ok(0) | Err(_) => Event::Closed,
@@ -786,7 +858,8 @@ impl Actor {
     /// is gone.
     async fn connect(&mut self) -> bool {
         self.link.send_replace(LinkState::Connecting);
-        let hold = self.failures == 0;
+        // Only the first session answers requests while it connects.
+        let hold = self.failures == 0 || self.session > 0;
         let config = self.config.clone();
         let tls = self.tls.clone();
         let session = open_session(&config, tls.as_ref());
@@ -794,7 +867,7 @@ impl Actor {
         let result = loop {
             tokio::select! {
                 r = &mut session => break r,
-                cmd = self.rx.recv(), if !hold => match cmd {
+                cmd = next_command(&self.rx), if !hold => match cmd {
                     Some(cmd) => {
                         let _ = cmd.reply.send(Err(ClientError::Offline("connecting".into())));
                     }
@@ -824,6 +897,7 @@ impl Actor {
 
     fn online(&mut self, conn: Conn, acs: AcsStatus) {
         self.conn = Some(conn);
+        self.ever_online = true;
         self.offline_since = None;
         self.link
             .send_replace(LinkState::Online { acs: Box::new(acs) });

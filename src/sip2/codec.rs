@@ -50,26 +50,30 @@ pub fn encode_into(
     error_detection: Option<Sequence>,
     out: &mut Vec<u8>,
 ) -> Result<usize, EncodeError> {
-    let mut w = Writer {
-        s: String::with_capacity(128),
-    };
-    w.s.push_str(message.id());
-    write_body(message, &mut w)?;
     let start = out.len();
-    let replaced = charset.encode_into(&w.s, out);
+    let mut w = Writer {
+        out,
+        charset,
+        replaced: 0,
+    };
+    w.ascii(message.id().as_bytes());
+    if let Err(e) = write_body(message, &mut w) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let replaced = w.replaced;
     if let Some(seq) = error_detection {
         if !matches!(message, Message::RequestResend | Message::RequestScResend) {
-            out.extend_from_slice(b"AY");
-            out.push(b'0' + seq.digit());
+            out.extend_from_slice(&[b'A', b'Y', b'0' + seq.digit()]);
         }
         out.extend_from_slice(b"AZ");
         let sum = checksum(out.get(start..).unwrap_or_default());
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        for shift in [12, 8, 4, 0] {
-            out.push(HEX[usize::from((sum >> shift) & 0xF)]);
-        }
+        let hex = |shift: u16| HEX[usize::from((sum >> shift) & 0xF)];
+        out.extend_from_slice(&[hex(12), hex(8), hex(4), hex(0), b'\r']);
+    } else {
+        out.push(b'\r');
     }
-    out.push(b'\r');
     Ok(replaced)
 }
 
@@ -82,8 +86,7 @@ pub fn decode(frame: &[u8], charset: Charset) -> Result<Decoded, DecodeError> {
     if text.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let id_end = text.char_indices().nth(2).map_or(text.len(), |(i, _)| i);
-    let (id_text, rest) = text.split_at(id_end);
+    let (id_text, rest) = split_field(text);
     let Some(id) = known_id(id_text) else {
         return Err(DecodeError::UnknownMessage(id_text.to_owned()));
     };
@@ -111,8 +114,26 @@ const IDS: [&str; 31] = [
     "17", "18", "19", "20", "35", "36", "37", "38", "15", "16", "25", "26", "01", "97", "96",
 ];
 
+/// The known ids by their number (every id is two decimal digits).
+const ID_BY_NUMBER: [Option<&str>; 100] = {
+    let mut table = [None; 100];
+    let mut i = 0;
+    while i < IDS.len() {
+        let id = IDS[i].as_bytes();
+        table[((id[0] - b'0') * 10 + (id[1] - b'0')) as usize] = Some(IDS[i]);
+        i += 1;
+    }
+    table
+};
+
 fn known_id(text: &str) -> Option<&'static str> {
-    IDS.iter().copied().find(|id| *id == text)
+    match text.as_bytes() {
+        [a @ b'0'..=b'9', b @ b'0'..=b'9'] => ID_BY_NUMBER
+            .get(usize::from((a - b'0') * 10 + (b - b'0')))
+            .copied()
+            .flatten(),
+        _ => None,
+    }
 }
 
 /// Characters of fixed fields after the two-digit id.
@@ -140,41 +161,71 @@ fn fixed_len(id: &str) -> usize {
     }
 }
 
-fn forbidden(c: char) -> bool {
-    matches!(c, '|' | '\r' | '\n')
+/// Whether `value` holds `|`, CR or LF. They are ASCII, so no byte of a multi-byte UTF-8
+/// character can be mistaken for one.
+fn has_forbidden(value: &str) -> bool {
+    value.bytes().any(|b| matches!(b, b'|' | b'\r' | b'\n'))
 }
 
-struct Writer {
-    s: String,
+/// Writes a frame straight into the caller's buffer: framing and ASCII text are copied as they
+/// are (ASCII is the same in every charset), other text goes through the charset.
+struct Writer<'o> {
+    out: &'o mut Vec<u8>,
+    charset: Charset,
+    /// Characters the charset could not represent.
+    replaced: usize,
 }
 
-impl Writer {
+impl Writer<'_> {
+    /// Bytes known to be ASCII (ids, digits, flags, separators).
+    fn ascii(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.out.push(b);
+    }
+
+    /// A value in the site's charset.
+    fn text(&mut self, value: &str) {
+        if self.charset == Charset::Utf8 || value.is_ascii() {
+            self.out.extend_from_slice(value.as_bytes());
+        } else {
+            self.replaced += self.charset.encode_into(value, self.out);
+        }
+    }
+
     fn fixed(&mut self, field: &'static str, value: &str, width: usize) -> Result<(), EncodeError> {
-        if value.chars().count() != width || value.chars().any(forbidden) {
+        let fits = if value.is_ascii() {
+            value.len() == width
+        } else {
+            value.chars().count() == width
+        };
+        if !fits || has_forbidden(value) {
             return Err(EncodeError::BadFixedWidth {
                 field,
                 width,
                 value: value.to_owned(),
             });
         }
-        self.s.push_str(value);
+        self.text(value);
         Ok(())
     }
 
-    fn flag(&mut self, value: bool, yes: char, no: char) {
-        self.s.push(if value { yes } else { no });
+    fn flag(&mut self, value: bool, yes: u8, no: u8) {
+        self.byte(if value { yes } else { no });
     }
 
     fn yn(&mut self, value: bool) {
-        self.flag(value, 'Y', 'N');
+        self.flag(value, b'Y', b'N');
     }
 
     fn ok(&mut self, value: bool) {
-        self.flag(value, '1', '0');
+        self.flag(value, b'1', b'0');
     }
 
     fn ynu(&mut self, value: YesNoUnknown) {
-        self.s.push(value.as_char());
+        self.byte(value.as_char() as u8);
     }
 
     fn date(
@@ -183,10 +234,10 @@ impl Writer {
         value: &Option<SipDateTime>,
     ) -> Result<(), EncodeError> {
         match value {
-            None => self.s.push_str("                  "),
+            None => self.ascii(b"                  "),
             Some(d) => {
                 if let Zone::Other(z) = &d.zone
-                    && (z.chars().count() != 4 || !z.is_ascii() || z.chars().any(forbidden))
+                    && (z.chars().count() != 4 || !z.is_ascii() || has_forbidden(z))
                 {
                     return Err(EncodeError::BadFixedWidth {
                         field,
@@ -207,7 +258,7 @@ impl Writer {
                 self.digits(year, 4);
                 self.digits(dt.month(), 2);
                 self.digits(dt.day(), 2);
-                self.s.push_str(d.zone.as_wire());
+                self.text(d.zone.as_wire());
                 self.digits(dt.hour(), 2);
                 self.digits(dt.minute(), 2);
                 self.digits(dt.second().min(59), 2);
@@ -229,11 +280,9 @@ impl Writer {
             v /= 10;
         }
         for _ in len..width {
-            self.s.push('0');
+            self.byte(b'0');
         }
-        for &b in buf.get(10 - len..).unwrap_or_default() {
-            self.s.push(char::from(b));
-        }
+        self.ascii(buf.get(10 - len..).unwrap_or_default());
     }
 
     fn num(&mut self, field: &'static str, value: u32, width: usize) -> Result<(), EncodeError> {
@@ -251,7 +300,7 @@ impl Writer {
     fn count(&mut self, field: &'static str, value: Option<u16>) -> Result<(), EncodeError> {
         match value {
             None => {
-                self.s.push_str("    ");
+                self.ascii(b"    ");
                 Ok(())
             }
             Some(v) => self.num(field, u32::from(v), 4),
@@ -263,14 +312,14 @@ impl Writer {
     }
 
     fn var(&mut self, id: &str, value: &str) -> Result<(), EncodeError> {
-        if value.chars().any(forbidden) {
+        if has_forbidden(value) {
             return Err(EncodeError::ForbiddenCharacter {
                 field: id.to_owned(),
             });
         }
-        self.s.push_str(id);
-        self.s.push_str(value);
-        self.s.push('|');
+        self.text(id);
+        self.text(value);
+        self.byte(b'|');
         Ok(())
     }
 
@@ -291,9 +340,9 @@ impl Writer {
     /// A number in a variable field; `width` zero-pads (BZ, CA, CB are four digits).
     fn opt_num(&mut self, id: &str, value: Option<u32>, width: usize) -> Result<(), EncodeError> {
         if let Some(v) = value {
-            self.s.push_str(id);
+            self.text(id);
             self.digits(v, width);
-            self.s.push('|');
+            self.byte(b'|');
         }
         Ok(())
     }
@@ -312,7 +361,7 @@ impl Writer {
     fn extra(&mut self, extra: &[(String, String)]) -> Result<(), EncodeError> {
         for (id, value) in extra {
             let n = id.chars().count();
-            if !(1..=2).contains(&n) || id.chars().any(forbidden) {
+            if !(1..=2).contains(&n) || has_forbidden(id) {
                 return Err(EncodeError::BadFieldId(id.clone()));
             }
             self.var(id, value)?;
@@ -364,9 +413,9 @@ fn write_body(message: &Message, w: &mut Writer) -> Result<(), EncodeError> {
             w.var("AO", &m.institution_id)?;
             w.opt("AM", &m.library_name)?;
             if let Some(bx) = &m.supported_messages {
-                w.s.push_str("BX");
-                bx.write_wire(&mut w.s);
-                w.s.push('|');
+                w.ascii(b"BX");
+                bx.write_wire(w.out);
+                w.byte(b'|');
             }
             w.opt("AN", &m.terminal_location)?;
             w.messages(&m.screen_messages, &m.print_lines)?;
@@ -382,7 +431,7 @@ fn write_body(message: &Message, w: &mut Writer) -> Result<(), EncodeError> {
             w.extra(&m.extra)
         }
         Message::PatronStatusResponse(m) => {
-            m.patron_status.write_wire(&mut w.s);
+            m.patron_status.write_wire(w.out);
             w.num("language", u32::from(m.language.0), 3)?;
             w.date("transaction_date", &m.transaction_date)?;
             w.var("AO", &m.institution_id)?;
@@ -398,7 +447,7 @@ fn write_body(message: &Message, w: &mut Writer) -> Result<(), EncodeError> {
         Message::PatronInformation(m) => {
             w.num("language", u32::from(m.language.0), 3)?;
             w.date("transaction_date", &m.transaction_date)?;
-            m.summary.write_wire(&mut w.s);
+            m.summary.write_wire(w.out);
             w.var("AO", &m.institution_id)?;
             w.var("AA", &m.patron_id)?;
             w.opt("AC", &m.terminal_password)?;
@@ -408,7 +457,7 @@ fn write_body(message: &Message, w: &mut Writer) -> Result<(), EncodeError> {
             w.extra(&m.extra)
         }
         Message::PatronInformationResponse(m) => {
-            m.patron_status.write_wire(&mut w.s);
+            m.patron_status.write_wire(w.out);
             w.num("language", u32::from(m.language.0), 3)?;
             w.date("transaction_date", &m.transaction_date)?;
             w.count("hold_items_count", m.hold_items_count)?;
@@ -666,7 +715,7 @@ fn write_body(message: &Message, w: &mut Writer) -> Result<(), EncodeError> {
             w.extra(&m.extra)
         }
         Message::PatronEnableResponse(m) => {
-            m.patron_status.write_wire(&mut w.s);
+            m.patron_status.write_wire(w.out);
             w.num("language", u32::from(m.language.0), 3)?;
             w.date("transaction_date", &m.transaction_date)?;
             w.var("AO", &m.institution_id)?;
@@ -777,10 +826,31 @@ fn parse_digits<T: std::str::FromStr>(s: &str) -> Option<T> {
     s.parse().ok()
 }
 
+/// One variable field: its id and value, or `None` once taken.
+type Field<'a> = Option<(&'a str, &'a str)>;
+
+/// Fields kept on the stack; a frame with more (long item lists) spills into a `Vec`.
+const INLINE_FIELDS: usize = 16;
+
 /// The variable fields of a frame, taken out one by one; what nobody takes ends in `extra`.
 struct Vars<'a> {
-    fields: Vec<Option<(&'a str, &'a str)>>,
+    inline: [Field<'a>; INLINE_FIELDS],
+    len: usize,
+    spill: Vec<Field<'a>>,
+    /// Fields not taken yet; once none are left every lookup is answered without a scan.
+    untaken: usize,
     sequence: Option<Sequence>,
+}
+
+/// Splits a field into its id (the first two characters) and value.
+fn split_field(seg: &str) -> (&str, &str) {
+    match seg.as_bytes() {
+        [a, b, ..] if a.is_ascii() && b.is_ascii() => seg.split_at(2),
+        _ => {
+            let cut = seg.char_indices().nth(2).map_or(seg.len(), |(i, _)| i);
+            seg.split_at(cut)
+        }
+    }
 }
 
 impl<'a> Vars<'a> {
@@ -798,38 +868,85 @@ impl<'a> Vars<'a> {
                 text = trimmed.get(..b.len() - 3).unwrap_or_default();
             }
         }
-        let mut fields: Vec<Option<(&str, &str)>> = text
-            .split('|')
-            .filter(|seg| !seg.is_empty())
-            .map(|seg| {
-                let cut = seg.char_indices().nth(2).map_or(seg.len(), |(i, _)| i);
-                Some(seg.split_at(cut))
-            })
-            .collect();
-        if sequence.is_none()
-            && let Some(Some(("AY", v))) = fields.last()
+        let mut vars = Vars {
+            inline: [None; INLINE_FIELDS],
+            len: 0,
+            spill: Vec::new(),
+            untaken: 0,
+            sequence,
+        };
+        for seg in text.split('|').filter(|seg| !seg.is_empty()) {
+            vars.push(split_field(seg));
+        }
+        if vars.sequence.is_none()
+            && let Some(Some(("AY", v))) = vars.last()
             && let [d] = v.as_bytes()
             && d.is_ascii_digit()
         {
-            sequence = Sequence::new(d - b'0');
-            fields.pop();
+            vars.sequence = Sequence::new(d - b'0');
+            vars.pop();
         }
-        Vars { fields, sequence }
+        vars
+    }
+
+    fn push(&mut self, field: (&'a str, &'a str)) {
+        self.untaken += 1;
+        match self.inline.get_mut(self.len) {
+            Some(slot) if self.spill.is_empty() => {
+                *slot = Some(field);
+                self.len += 1;
+            }
+            _ => self.spill.push(Some(field)),
+        }
+    }
+
+    fn last(&self) -> Option<Field<'a>> {
+        match self.spill.last() {
+            Some(f) => Some(*f),
+            None => self
+                .len
+                .checked_sub(1)
+                .and_then(|i| self.inline.get(i).copied()),
+        }
+    }
+
+    fn pop(&mut self) {
+        if self.spill.pop().is_none() {
+            self.len = self.len.saturating_sub(1);
+        }
+        self.untaken = self.untaken.saturating_sub(1);
+    }
+
+    /// Every field in frame order.
+    fn slots(&mut self) -> impl Iterator<Item = &mut Field<'a>> {
+        let inline = self.inline.get_mut(..self.len).unwrap_or_default();
+        inline.iter_mut().chain(self.spill.iter_mut())
     }
 
     /// The first not yet taken field `id` for which `parse` succeeds. A value that does not
     /// parse stays behind and ends in `extra`.
     fn take_with<T>(&mut self, id: &str, parse: impl Fn(&'a str) -> Option<T>) -> Option<T> {
-        for slot in &mut self.fields {
+        if self.untaken == 0 {
+            return None;
+        }
+        let mut taken = false;
+        let mut result = None;
+        for slot in self.slots() {
             if let Some((fid, value)) = *slot
                 && fid == id
             {
-                let parsed = parse(value)?;
-                *slot = None;
-                return Some(parsed);
+                result = parse(value);
+                if result.is_some() {
+                    *slot = None;
+                    taken = true;
+                }
+                break;
             }
         }
-        None
+        if taken {
+            self.untaken -= 1;
+        }
+        result
     }
 
     fn opt(&mut self, id: &str) -> Option<String> {
@@ -858,7 +975,10 @@ impl<'a> Vars<'a> {
 
     fn all(&mut self, id: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for slot in &mut self.fields {
+        if self.untaken == 0 {
+            return out;
+        }
+        for slot in self.slots() {
             if let Some((fid, value)) = *slot
                 && fid == id
             {
@@ -866,6 +986,7 @@ impl<'a> Vars<'a> {
                 *slot = None;
             }
         }
+        self.untaken -= out.len();
         out
     }
 
@@ -878,9 +999,12 @@ impl<'a> Vars<'a> {
     }
 
     fn extra(&mut self) -> ExtraFields {
-        self.fields
-            .drain(..)
-            .flatten()
+        if self.untaken == 0 {
+            return Vec::new();
+        }
+        self.untaken = 0;
+        self.slots()
+            .filter_map(|slot| slot.take())
             .map(|(id, v)| (id.to_owned(), v.to_owned()))
             .collect()
     }

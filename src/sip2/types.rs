@@ -356,10 +356,11 @@ macro_rules! flag_struct {
                 Self { $( $field: next(), )+ }
             }
 
-            pub(crate) fn write_wire(&self, out: &mut String) {
+            /// Appends the flags' wire characters (ASCII) to `out`.
+            pub(crate) fn write_wire(&self, out: &mut Vec<u8>) {
                 let mut n = 0usize;
                 $(
-                    out.push(if self.$field { 'Y' } else { $off });
+                    out.push(if self.$field { b'Y' } else { $off });
                     n += 1;
                 )+
                 for _ in n..$width {
@@ -369,9 +370,9 @@ macro_rules! flag_struct {
 
             /// The flags as their wire characters.
             pub fn to_wire(&self) -> String {
-                let mut out = String::with_capacity($width);
+                let mut out = Vec::with_capacity($width);
                 self.write_wire(&mut out);
-                out
+                out.into_iter().map(char::from).collect()
             }
 
             /// True when any flag is set.
@@ -384,7 +385,7 @@ macro_rules! flag_struct {
 
 flag_struct! {
     /// The 14 patron status flags of messages 24, 26 and 64 (`Y` = denied / true).
-    PatronStatus, width 14, false ' ' {
+    PatronStatus, width 14, false b' ' {
         charge_privileges_denied,
         renewal_privileges_denied,
         recall_privileges_denied,
@@ -404,7 +405,7 @@ flag_struct! {
 
 flag_struct! {
     /// The 16 flags of field BX in message 98: which messages the ILS supports.
-    SupportedMessages, width 16, false 'N' {
+    SupportedMessages, width 16, false b'N' {
         patron_status_request,
         checkout,
         checkin,
@@ -427,7 +428,7 @@ flag_struct! {
 flag_struct! {
     /// The 10-character summary of message 63: which detail list the terminal asks for. The
     /// specification expects at most one `Y`.
-    Summary, width 10, false ' ' {
+    Summary, width 10, false b' ' {
         hold_items,
         overdue_items,
         charged_items,
@@ -482,23 +483,21 @@ mod tests {
         let s = PatronStatus::from_wire("Y    Y        ");
         assert!(s.charge_privileges_denied && s.too_many_items_charged);
         assert!(!s.card_reported_lost);
-        let mut out = String::new();
-        s.write_wire(&mut out);
-        assert_eq!(out, "Y    Y        ");
-        let mut bx = String::new();
+        assert_eq!(s.to_wire(), "Y    Y        ");
+        let mut bx = Vec::new();
         SupportedMessages {
             checkout: true,
             renew_all: true,
             ..Default::default()
         }
         .write_wire(&mut bx);
-        assert_eq!(bx, "NYNNNNNNNNNNNNNY");
-        let mut summary = String::new();
+        assert_eq!(bx, b"NYNNNNNNNNNNNNNY");
+        let mut summary = Vec::new();
         Summary {
             charged_items: true,
             ..Default::default()
         }
         .write_wire(&mut summary);
-        assert_eq!(summary, "  Y       ");
+        assert_eq!(summary, b"  Y       ");
     }
 }

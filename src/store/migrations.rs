@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_counter.sql"),
     include_str!("schema_fleet.sql"),
     include_str!("schema_delivery.sql"),
+    include_str!("schema_journal_open.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {

@@ -129,6 +129,8 @@ pub struct SerialReaderOptions {
     pub blocks_per_command: u8,
     /// Attempts for a write that must succeed.
     pub attempts: u8,
+    /// Ask for the EAS state when reading a tag.
+    pub read_eas: bool,
 }
 
 impl Default for SerialReaderOptions {
@@ -138,6 +140,7 @@ impl Default for SerialReaderOptions {
             max_blocks: 80,
             blocks_per_command: 8,
             attempts: 3,
+            read_eas: true,
         }
     }
 }
@@ -235,6 +238,10 @@ fn outcome_of(failure: Failure) -> WriteOutcome {
 }
 
 impl<R: TagOps> TagReader for SerialTagReader<R> {
+    fn set_eas_reads(&mut self, on: bool) {
+        self.options.read_eas = on;
+    }
+
     fn inventory(&mut self) -> Result<Vec<Uid>, ReaderError> {
         self.reader.inventory().map_err(|e| match R::classify(&e) {
             Failure::Link(text) => ReaderError::Link(text),
@@ -258,7 +265,11 @@ impl<R: TagOps> TagReader for SerialTagReader<R> {
             }
             Err(_) => None,
         };
-        let eas = self.reader.read_eas(uid).ok().flatten();
+        let eas = if self.options.read_eas {
+            self.reader.read_eas(uid).ok().flatten()
+        } else {
+            None
+        };
         Ok(LibraryTag {
             uid: *uid,
             afi,

@@ -1,5 +1,9 @@
 //! Anti-collision inventory: 16-slot rounds, and a round with a mask four bits longer for every
-//! slot where tags collided, until every tag has answered alone.
+//! slot where tags collided, until every tag has answered alone. How it opens depends on how
+//! many tags are expected (the previous inventory's count, when the caller has one): none or
+//! one, a one-slot round, which an empty pad or a lone tag answers without fifteen empty
+//! slots; many, a 16-slot round per value of the lowest one or two UID bits, so fewer tags
+//! share each round's slots.
 
 use std::collections::BTreeSet;
 
@@ -22,7 +26,15 @@ pub struct InventoryOptions {
     pub max_rounds: u32,
     /// How often a round whose slots all collided at full mask length is repeated.
     pub full_mask_retries: u32,
+    /// How many tags are expected in the field (`None`: unknown, a 16-slot round first).
+    pub expected: Option<usize>,
 }
+
+/// Expected tags from which the first round is split in two by the lowest UID bit, and in
+/// four by the lowest two: a 16-slot round with more tags than this collides in so many slots
+/// that the extra rounds cost less than resolving the collisions.
+const SPLIT_IN_TWO: usize = 12;
+const SPLIT_IN_FOUR: usize = 24;
 
 impl Default for InventoryOptions {
     fn default() -> Self {
@@ -31,6 +43,7 @@ impl Default for InventoryOptions {
             stay_quiet: false,
             max_rounds: 256,
             full_mask_retries: 2,
+            expected: None,
         }
     }
 }
@@ -40,7 +53,9 @@ impl Default for InventoryOptions {
 pub struct InventoryStats {
     /// 16-slot inventory requests sent.
     pub rounds: u32,
-    /// Slots listened to (16 per round).
+    /// One-slot inventory requests sent (the opening round when at most one tag is expected).
+    pub single_slot_rounds: u32,
+    /// Slots listened to (16 per 16-slot round, 1 per one-slot round).
     pub slots: u32,
     pub collisions: u32,
     /// Slots where one tag answered.
@@ -63,8 +78,49 @@ pub fn inventory<T: Transceiver>(
     let mut stats = InventoryStats::default();
     let mut found: Vec<InventoryReply> = Vec::new();
     let mut seen: BTreeSet<Uid> = BTreeSet::new();
+    let mut quieted: Vec<Uid> = Vec::new();
     // Depth-first, so the pending list stays short.
-    let mut pending: Vec<(Mask, u32)> = vec![(Mask::NONE, 0)];
+    let mut pending: Vec<(Mask, u32)> = Vec::new();
+    match options.expected {
+        Some(0 | 1) => {
+            stats.single_slot_rounds += 1;
+            stats.slots += 1;
+            let request = Request::Inventory {
+                one_slot: true,
+                afi: options.afi,
+                mask: Mask::NONE,
+            }
+            .encode();
+            match transceiver
+                .transceive(&request)
+                .map_err(InventoryError::Transceiver)?
+            {
+                Reply::Silent => return Ok((found, stats)),
+                Reply::Frame(frame) => {
+                    if let Ok(reply) = parse_inventory(&frame) {
+                        // One tag answered alone: with any other, the slot would have collided.
+                        stats.replies += 1;
+                        found.push(reply);
+                        return Ok((found, stats));
+                    }
+                    stats.collisions += 1;
+                    pending.push((Mask::NONE, 0));
+                }
+                Reply::Collision => {
+                    stats.collisions += 1;
+                    pending.push((Mask::NONE, 0));
+                }
+            }
+        }
+        expected => {
+            let bits = match expected {
+                Some(n) if n >= SPLIT_IN_FOUR => 2,
+                Some(n) if n >= SPLIT_IN_TWO => 1,
+                _ => 0,
+            };
+            pending.extend((0..1u64 << bits).rev().map(|v| (Mask::new(bits, v), 0)));
+        }
+    }
     while let Some((mask, retry)) = pending.pop() {
         if stats.rounds >= options.max_rounds {
             stats.truncated = true;
@@ -109,7 +165,10 @@ pub fn inventory<T: Transceiver>(
         }
         if options.stay_quiet {
             for reply in found.iter().filter(|r| mask.matches(&r.uid)) {
-                quiet(transceiver, reply.uid)?;
+                if !quieted.contains(&reply.uid) {
+                    quiet(transceiver, reply.uid)?;
+                    quieted.push(reply.uid);
+                }
             }
         }
         for &slot in collided.iter().rev() {
@@ -121,9 +180,9 @@ pub fn inventory<T: Transceiver>(
         }
     }
     if options.stay_quiet {
-        for reply in &found {
+        for uid in quieted {
             let reset = Request::ResetToReady {
-                address: Address::Uid(reply.uid),
+                address: Address::Uid(uid),
             }
             .encode();
             transceiver

@@ -42,6 +42,9 @@ pub struct Iso15693Reader<T> {
     transceiver: T,
     options: ReaderOptions,
     last_inventory: InventoryStats,
+    /// Tags found by the last complete inventory: what the next one expects, unless the
+    /// options fix it (the tags on a pad mostly stay from one poll to the next).
+    last_count: Option<usize>,
 }
 
 /// The result of one addressed exchange, after retries.
@@ -61,6 +64,7 @@ impl<T: Transceiver> Iso15693Reader<T> {
             transceiver,
             options,
             last_inventory: InventoryStats::default(),
+            last_count: None,
         }
     }
 
@@ -225,10 +229,20 @@ fn outcome_of(error: ReaderError) -> Result<WriteOutcome, ReaderError> {
 
 impl<T: Transceiver> TagReader for Iso15693Reader<T> {
     fn inventory(&mut self) -> Result<Vec<Uid>, ReaderError> {
-        let (tags, stats) = iso15693::inventory(&mut self.transceiver, &self.options.inventory)
+        let mut options = self.options.inventory;
+        options.expected = options.expected.or(self.last_count);
+        self.last_count = None;
+        let (tags, stats) = iso15693::inventory(&mut self.transceiver, &options)
             .map_err(|InventoryError::Transceiver(e)| Self::link(e))?;
         self.last_inventory = stats;
+        if !stats.truncated {
+            self.last_count = Some(tags.len());
+        }
         Ok(tags.into_iter().map(|t| t.uid).collect())
+    }
+
+    fn set_eas_reads(&mut self, on: bool) {
+        self.options.read_eas = on;
     }
 
     fn read_tag(&mut self, uid: &Uid) -> Result<LibraryTag, ReaderError> {

@@ -86,6 +86,9 @@ impl<R: TagReader, C: CardPoll<R>> TagReader for WithCardReader<R, C> {
     fn read_all(&mut self) -> Result<Vec<LibraryTag>, ReaderError> {
         self.items.read_all()
     }
+    fn set_eas_reads(&mut self, on: bool) {
+        self.items.set_eas_reads(on)
+    }
     fn poll_patron_card(&mut self, read: &CardMemoryRead) -> Result<Option<CardRead>, ReaderError> {
         self.cards.poll(&mut self.items, read)
     }
