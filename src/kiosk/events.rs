@@ -268,6 +268,9 @@ pub enum Event {
     ConfirmDelivery(bool),
 }
 
+// Most effects are `Show`, each handled at once and dropped: boxing the screen model would
+// allocate for the common case to shrink the rare ones.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     Show(ScreenModel),

@@ -25,7 +25,9 @@ fn request_key(request: &crate::kiosk::IlsRequest) -> String {
     match request {
         IlsRequest::Checkout { item_id, .. }
         | IlsRequest::Checkin { item_id, .. }
-        | IlsRequest::Renew { item_id, .. } => item_id.clone(),
+        | IlsRequest::Renew { item_id, .. }
+        | IlsRequest::CancelHold { item_id, .. }
+        | IlsRequest::MoveHold { item_id, .. } => item_id.clone(),
         IlsRequest::Patron { .. } | IlsRequest::RenewAll { .. } | IlsRequest::Abandon { .. } => {
             String::new()
         }

@@ -106,6 +106,28 @@ impl ShellConfig {
     }
 }
 
+/// The session's print lines, one list for the shell and its request workers.
+#[derive(Clone, Default)]
+pub struct PrintLines(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl PrintLines {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn extend(&self, lines: &[String]) {
+        self.lock().extend(lines.iter().cloned());
+    }
+    pub fn replace(&self, lines: &[String]) {
+        *self.lock() = lines.to_vec();
+    }
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+    pub fn snapshot(&self) -> Vec<String> {
+        self.lock().clone()
+    }
+}
+
 pub struct Shell {
     pub sip2: Sip2Handle,
     pub store: StoreHandle,
@@ -118,8 +140,8 @@ pub struct Shell {
     /// The receipt printer and mail server.
     pub receipts: super::receipts::ReceiptService,
     /// The ILS's print lines (AG) of the session so far, for its receipt; the runner clears
-    /// them when the session ends.
-    pub print_lines: Vec<String>,
+    /// them when the session ends. Shared with the workers that send requests side by side.
+    pub print_lines: PrintLines,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +213,7 @@ impl Shell {
             config,
             decoded: HashMap::new(),
             receipts: Default::default(),
-            print_lines: Vec::new(),
+            print_lines: PrintLines::default(),
             in_flight: journal::InFlight::default(),
         }
     }
@@ -256,7 +278,9 @@ impl Shell {
                 receipt,
                 address,
             } => {
-                let receipt = self.receipts.receipt(&receipt, &self.print_lines);
+                let receipt = self
+                    .receipts
+                    .receipt(&receipt, &self.print_lines.snapshot());
                 let state = match (kind, address) {
                     (crate::kiosk::ReceiptKind::Print, _) => self.receipts.print(receipt).await,
                     (crate::kiosk::ReceiptKind::Email, Some(address)) => {
@@ -301,6 +325,8 @@ impl Shell {
             config: self.config.clone(),
             decoded: HashMap::new(),
             in_flight: self.in_flight.clone(),
+            receipts: self.receipts.clone(),
+            print_lines: self.print_lines.clone(),
         };
         async move {
             let (answer, exchange) = worker.ils(request).await?;
@@ -609,7 +635,7 @@ impl Shell {
         match self.sip2.request(msg).await {
             Ok(Message::CheckoutResponse(r)) => {
                 self.settle_answer(id, r.ok, &r.screen_messages).await?;
-                self.print_lines.extend(r.print_lines.iter().cloned());
+                self.print_lines.extend(&r.print_lines);
                 self.cache_item(
                     &item_id,
                     nonempty(&r.title_id),
@@ -688,7 +714,7 @@ impl Shell {
         match self.sip2.request(msg).await {
             Ok(Message::CheckinResponse(r)) => {
                 self.settle_answer(id, r.ok, &r.screen_messages).await?;
-                self.print_lines.extend(r.print_lines.iter().cloned());
+                self.print_lines.extend(&r.print_lines);
                 let title = r.title_id.as_deref().and_then(nonempty);
                 self.cache_item(
                     &item_id,
@@ -860,7 +886,7 @@ impl Shell {
         let known = answer.valid_patron != Some(false);
         let pin_ok = pin.as_ref().and(answer.valid_patron_password);
         if known && pin_ok != Some(false) {
-            self.print_lines = answer.print_lines.clone();
+            self.print_lines.replace(&answer.print_lines);
         }
         // Holds ready and waiting: a look with each hold summary (SIP2 lists one kind at once).
         let (holds_ready, holds) = if pin_ok == Some(false) {
