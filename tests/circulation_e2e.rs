@@ -635,3 +635,195 @@ fn an_unsure_return_of_a_book_on_loan_again_goes_to_staff_once_it_is_old() {
         "{conflict}"
     );
 }
+
+/// `selfcheck sync ...` over the site's journal, talking to the site's ILS; logs at `debug`,
+/// so a test can check what they carry. Returns the exit status's success, standard output
+/// and the log.
+fn sync_cli(site: &Site, args: &[&str]) -> (bool, String, String) {
+    let settings = site.dir.path().join("ils.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[ils]\nserver = \"{}\"\nrequest_timeout_secs = 3\n",
+            site.settings.ils.server
+        ),
+    )
+    .expect("settings");
+    let out = common::run(
+        common::selfcheck()
+            .env("RUST_LOG", "debug")
+            .arg("--config")
+            .arg(&settings)
+            .arg("--data-dir")
+            .arg(site.dir.path())
+            .arg("sync")
+            .args(args),
+    );
+    (
+        out.status.success(),
+        common::text(&out.stdout),
+        common::text(&out.stderr),
+    )
+}
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The desk: one SIP2 exchange as staff at the library system's own client would make it.
+fn at_the_desk(site: &Site, exchange: &[&str]) {
+    let out = common::run(
+        common::selfcheck()
+            .args(["sip2", "--server", &site.settings.ils.server])
+            .args(exchange),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+}
+
+#[test]
+fn a_conflict_is_listed_and_resolved_from_the_command_line_both_ways() {
+    let site = Site::new();
+    let (anna, li) = (patron(ANNA), patron(1));
+    let (first, second) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+    // Anna borrows two books at the kiosk while the link is down.
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "cut"}));
+    cmds.push(place(&first));
+    cmds.push(place(&second));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    for i in [&first, &second] {
+        assert_eq!(item_line(summary, i)["state"], "done_offline");
+    }
+    // Meanwhile the desk lends both to Li.
+    for i in [&first, &second] {
+        at_the_desk(&site, &["checkout", &li, i]);
+    }
+    let lis_loans = site.loans_of(&li);
+    let out = site.run(&[json!({"cmd": "sync"})]);
+    assert_eq!(sync_totals(&out), (0, 0, 2), "{out:#?}");
+
+    // Listed for staff: the row, the action, the item, the patron to call, the ILS's reason.
+    let (ok, listed, _) = sync_cli(&site, &["conflicts", "--json"]);
+    assert!(ok);
+    let listed = json_of(&listed);
+    let open = listed["conflicts"].as_array().expect("conflicts");
+    assert_eq!(open.len(), 2, "{listed:#}");
+    for (c, i) in open.iter().zip([&first, &second]) {
+        assert_eq!(c["action"], "checkout");
+        assert_eq!(c["item"], i.as_str());
+        assert_eq!(c["patron"], anna.as_str());
+        assert_eq!(c["offline"], true);
+        assert!(!c["reason"].as_str().unwrap_or("").is_empty(), "{c}");
+        assert!(c["age_secs"].as_i64().is_some_and(|a| a >= 0), "{c}");
+        assert!(c["resolution"].is_null());
+    }
+    let id = |c: &serde_json::Value| c["id"].as_i64().expect("id").to_string();
+    let (first_id, second_id) = (id(&open[0]), id(&open[1]));
+    let (ok, text, _) = sync_cli(&site, &["conflicts"]);
+    assert!(ok);
+    assert!(
+        text.lines().count() == 2 && text.contains(&format!("#{first_id} checkout item {first}")),
+        "{text}"
+    );
+
+    // Resent while Li still has the book: refused again, still a conflict, exit status 1.
+    let (ok, report, log) = sync_cli(&site, &["resolve", &first_id, "--resend", "--json"]);
+    assert!(!ok, "{report}");
+    let report = json_of(&report);
+    assert_eq!(report["outcome"], "refused_again", "{report}");
+    assert_eq!(report["resolved"], false);
+    assert!(!log.contains(&anna) && !log.contains(&li), "{log}");
+    assert_eq!(site.loans_of(&li), lis_loans, "Li's loans are untouched");
+
+    // Li brings it back to the desk: the resend now goes through, and Anna has the book.
+    at_the_desk(&site, &["checkin", &first]);
+    let (ok, report, log) = sync_cli(&site, &["resolve", &first_id, "--resend", "--json"]);
+    assert!(ok, "{report}{log}");
+    assert_eq!(json_of(&report)["outcome"], "resent", "{report}");
+    assert!(!log.contains(&anna), "{log}");
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&first));
+
+    // The second stays with Li: staff dropped Anna's loan of it at the desk.
+    let (ok, report, _) = sync_cli(
+        &site,
+        &[
+            "resolve",
+            &second_id,
+            "--drop",
+            "--note",
+            "kept by the other borrower",
+        ],
+    );
+    assert!(ok, "{report}");
+    assert!(report.contains("dropped"), "{report}");
+    let without_first: Vec<String> = lis_loans.into_iter().filter(|i| *i != first).collect();
+    assert!(without_first.contains(&second));
+    assert_eq!(site.loans_of(&li), without_first);
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&first));
+
+    // Nothing open; with --all, both, with how, when and the note.
+    let (_, listed, _) = sync_cli(&site, &["conflicts", "--json"]);
+    assert_eq!(json_of(&listed)["conflicts"], json!([]));
+    let (_, listed, _) = sync_cli(&site, &["conflicts", "--json", "--all"]);
+    let listed = json_of(&listed);
+    let all = listed["conflicts"].as_array().expect("conflicts");
+    assert_eq!(all.len(), 2, "{listed:#}");
+    assert_eq!(all[0]["resolution"], "resent");
+    assert_eq!(all[1]["resolution"], "dropped");
+    assert_eq!(all[1]["note"], "kept by the other borrower");
+    assert!(
+        all.iter().all(|c| c["resolved_at"].is_string()),
+        "{listed:#}"
+    );
+    let status = journal_status(&site);
+    assert_eq!(status["conflicts"], json!([]), "{status:#}");
+
+    // Settled once: a second try is refused and says so; an unknown row too.
+    let (ok, _, log) = sync_cli(&site, &["resolve", &second_id, "--drop"]);
+    assert!(!ok);
+    assert!(
+        log.contains("not an open conflict: staff dropped it at "),
+        "{log}"
+    );
+    let (ok, _, log) = sync_cli(&site, &["resolve", "999999", "--resend"]);
+    assert!(!ok);
+    assert!(log.contains("no journal row 999999"), "{log}");
+    // One of the two, not none.
+    let (ok, _, log) = sync_cli(&site, &["resolve", &first_id]);
+    assert!(!ok);
+    assert!(log.contains("--resend") && log.contains("--drop"), "{log}");
+}
+
+#[test]
+fn an_unresolved_conflict_is_purged_after_conflict_max_days() {
+    use selfcheck::store::journal::{Action, State};
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let conflict = |item, days| Row {
+        action: Action::Checkout,
+        patron: Some(&anna),
+        item,
+        state: State::Conflict,
+        ago: chrono::Duration::days(days),
+    };
+    let (old, young) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+    write_rows(&site, &[conflict(&old, 31), conflict(&young, 29)]);
+    let out = site.run(&[]);
+    let purge = out
+        .iter()
+        .find(|v| v["kind"] == "purge")
+        .unwrap_or_else(|| panic!("no purge in {out:#?}"));
+    assert_eq!(purge["stale_conflicts"], 1, "{purge}");
+    let (_, listed, _) = sync_cli(&site, &["conflicts", "--json"]);
+    let listed = json_of(&listed);
+    let left: Vec<&str> = listed["conflicts"]
+        .as_array()
+        .expect("conflicts")
+        .iter()
+        .map(|c| c["item"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(left, [young.as_str()]);
+}

@@ -156,8 +156,8 @@ async fn drive(
         kiosk_cfg.languages = vec![Language::English];
     }
     let kiosk = Kiosk::with_rules(kiosk_cfg, Rules::from_settings(&settings));
-    let mut runner =
-        Runner::new(kiosk, shell, sink).with_retention(settings.offline.journal_retention_days);
+    let mut runner = Runner::new(kiosk, shell, sink)
+        .with_retention(super::Retention::from_settings(&settings.offline));
     // Purge acknowledged rows past their retention, then wait (briefly) for the link: the
     // sync settles in the background whatever a previous run left open.
     runner.purge().await?;
