@@ -827,3 +827,259 @@ fn an_unresolved_conflict_is_purged_after_conflict_max_days() {
         .collect();
     assert_eq!(left, [young.as_str()]);
 }
+
+// ---- TLS: the kiosk's own run paths through a TLS endpoint ---------------------------------
+
+/// A TLS endpoint with its own CA in front of the site's demo ILS, as a site's TLS proxy stands
+/// in front of its library system: it terminates TLS and relays the bytes. Its certificate
+/// names `localhost` only; with `client_auth` it requires a client certificate from its CA.
+struct TlsFront {
+    port: u16,
+    dir: tempfile::TempDir,
+    ca_file: std::path::PathBuf,
+    client_cert: std::path::PathBuf,
+    client_key: std::path::PathBuf,
+}
+
+fn tls_front(site: &Site, client_auth: bool) -> TlsFront {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Library test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().expect("key");
+    let server = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .signed_by(&server_key, &issuer)
+        .expect("server certificate");
+    let client_key = rcgen::KeyPair::generate().expect("key");
+    let mut client_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    client_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kiosk-01");
+    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client_params
+        .signed_by(&client_key, &issuer)
+        .expect("client certificate");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let ca_file = file("ca.pem", ca.pem());
+    let client_cert = file("kiosk.pem", client.pem());
+    let client_key_file = file("kiosk.key", client_key.serialize_pem());
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions");
+    let builder = if client_auth {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("root");
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(
+            vec![server.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .expect("server configuration");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let ils = site.settings.ils.server.clone();
+    let listener = site
+        .rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    site.rt.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, ils) = (acceptor.clone(), ils.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&ils).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    TlsFront {
+        port,
+        dir,
+        ca_file,
+        client_cert,
+        client_key: client_key_file,
+    }
+}
+
+/// Point the site's kiosk at the endpoint: `host` is what `ils.server` dials.
+fn through(site: &mut Site, front: &TlsFront, host: &str) {
+    let ils = &mut site.settings.ils;
+    ils.server = format!("{host}:{}", front.port);
+    ils.tls = true;
+    ils.ca_file = Some(front.ca_file.clone());
+}
+
+/// Why the kiosk's link (opened as the window opens it) cannot come up: the first failure it
+/// reports. It must never come online.
+fn link_refusal(site: &Site) -> String {
+    use selfcheck::runtime::link::{LinkOptions, connect_ils};
+    use selfcheck::sip2::client::LinkState;
+    site.rt.block_on(async {
+        let link = connect_ils(&site.settings, LinkOptions::default())
+            .await
+            .expect("link");
+        let mut rx = link.sip2.link();
+        let wait = async {
+            loop {
+                let state = rx.borrow_and_update().clone();
+                match state {
+                    LinkState::Offline { reason, .. } => return reason,
+                    LinkState::Online { .. } => panic!("the link came up"),
+                    LinkState::Connecting => {}
+                }
+                rx.changed().await.expect("the client runs");
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+            .await
+            .expect("the link reports its failure")
+    })
+}
+
+/// The window's path (`selfcheck run` without the window): the core as `start_core` starts
+/// it, a patron borrowing one book put on its simulated pad.
+fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &str) {
+    use selfcheck::kiosk::{Activity, Event, ItemState, Screen, ScreenModel};
+    use std::sync::{Arc, Mutex};
+    let models: Arc<Mutex<Vec<ScreenModel>>> = Arc::default();
+    let sink = models.clone();
+    let dir = tempfile::tempdir().expect("tmp");
+    let board = selfcheck::board::Board::load("sim").expect("sim board");
+    let core = selfcheck::app::start_core(
+        &site.settings,
+        &board,
+        dir.path(),
+        move |m| sink.lock().expect("models").push(m),
+        Arc::new(|| {}),
+    )
+    .expect("core");
+    let wait = |what: &str, done: &dyn Fn(&ScreenModel) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if models.lock().expect("models").iter().any(done) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited in vain for {what}: {:#?}",
+                models.lock().expect("models").last()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait("the link", &|m| m.online);
+    for event in [
+        Event::Start(Activity::Borrow),
+        Event::Patron(patron.into()),
+        Event::Pin(pin.into()),
+    ] {
+        core.events.blocking_send(event).expect("core");
+    }
+    wait("the pad", &|m| m.screen == Screen::Borrow);
+    core.pad
+        .place_item(
+            selfcheck::rfid::tag::parse_uid("E004015000000042").expect("uid"),
+            book,
+            None,
+            selfcheck::rfid::DataModel::Iso28560_3,
+        )
+        .expect("tag");
+    wait("the loan", &|m| {
+        m.items
+            .iter()
+            .any(|i| i.item_id == book && i.state == ItemState::Done)
+    });
+    core.shutdown();
+}
+
+#[test]
+fn the_kiosk_borrows_through_a_tls_endpoint_with_its_own_ca() {
+    let mut site = Site::new();
+    let front = tls_front(&site, false);
+    through(&mut site, &front, "localhost");
+    let anna = patron(ANNA);
+    let (one, two, three) = (
+        item(SHELF_BOOKS[0]),
+        item(SHELF_BOOKS[1]),
+        item(SHELF_BOOKS[2]),
+    );
+
+    // The headless runner, and the window's core: each borrows through the endpoint.
+    let out = borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&one));
+    let summary = last_screen(&out, "summary");
+    assert_eq!(summary["online"], true);
+    assert_eq!(item_line(summary, &one)["state"], "done");
+    borrow_through_the_window_core(&site, &anna, ANNA_PIN, &two);
+    assert_eq!(site.loans_of(&anna), [one.clone(), two.clone()]);
+
+    // Dialled by IP address, the certificate (for localhost) does not match: refused...
+    through(&mut site, &front, "127.0.0.1");
+    let refused = link_refusal(&site);
+    assert!(refused.contains("certificate"), "{refused}");
+    // ... unless the site names the certificate's host.
+    site.settings.ils.tls_server_name = Some("localhost".into());
+    let out = borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&three));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &three)["state"],
+        "done"
+    );
+
+    // Trusting another CA than the one that signed the endpoint's certificate: refused.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+    let other_ca = front.dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca, other.cert.pem()).expect("write");
+    site.settings.ils.ca_file = Some(other_ca);
+    let refused = link_refusal(&site);
+    assert!(refused.contains("certificate"), "{refused}");
+}
+
+#[test]
+fn a_tls_endpoint_that_requires_a_client_certificate() {
+    let mut site = Site::new();
+    let front = tls_front(&site, true);
+    through(&mut site, &front, "localhost");
+    let anna = patron(ANNA);
+    let (one, two) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+
+    // Without one: the endpoint refuses the kiosk.
+    let refused = link_refusal(&site);
+    assert!(!refused.is_empty());
+    assert!(site.loans_of(&anna).is_empty());
+
+    // With the kiosk's certificate: the headless runner and the window's core borrow.
+    site.settings.ils.client_cert = Some(front.client_cert.clone());
+    site.settings.ils.client_key = Some(front.client_key.clone());
+    let out = borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&one));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &one)["state"],
+        "done"
+    );
+    borrow_through_the_window_core(&site, &anna, ANNA_PIN, &two);
+    assert_eq!(site.loans_of(&anna), [one, two]);
+}
