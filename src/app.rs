@@ -144,7 +144,7 @@ pub fn start_core(
         on_staff_card,
         reader_fault: reader_fault.clone(),
         offline_enabled: settings.offline.enabled,
-        retention_days: settings.offline.journal_retention_days,
+        retention: crate::runtime::Retention::from_settings(&settings.offline),
     };
     runtime.spawn(serve_kiosk(kiosk, shell, rx, show, watch));
     let ticks = events.clone();

@@ -77,7 +77,7 @@ enum Command {
     Counter(selfcheck::tools::counter::CounterCommand),
     /// The offline queue: show it, or replay it to the library system
     #[command(subcommand)]
-    Sync(SyncCommand),
+    Sync(selfcheck::tools::sync::SyncCommand),
     /// Check the terminal: board, devices, reader, display, audio, clock, disk, settings, ILS
     Doctor(selfcheck::tools::doctor::DoctorArgs),
     /// Check the receipt printer and the mail server: a sample receipt, printed or mailed
@@ -256,22 +256,6 @@ fn parse_byte(text: &str) -> Result<u8, String> {
     parsed.map_err(|_| format!("\"{text}\" is not a byte (0-255 or 0x00-0xFF)"))
 }
 
-#[derive(Subcommand)]
-enum SyncCommand {
-    /// Counts of the journal by state, and the conflicts staff must look at
-    Status {
-        /// Machine-readable output
-        #[arg(long)]
-        json: bool,
-    },
-    /// Replay queued actions and settle unsure ones now
-    Run {
-        /// Machine-readable output
-        #[arg(long)]
-        json: bool,
-    },
-}
-
 #[derive(Args)]
 struct RunArgs {
     /// Open the window full screen (the default on a board other than `sim`)
@@ -390,7 +374,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             &args,
         )
         .map(|()| ExitCode::SUCCESS)?),
-        Command::Sync(cmd) => sync_command(&cli.global, cmd),
+        Command::Sync(cmd) => {
+            let (settings, _) = load_settings(&cli.global)?;
+            let dir = data_dir(cli.global.data_dir.as_deref())?;
+            selfcheck::tools::sync::run(&settings, &dir, cmd)
+        }
         Command::Counter(cmd) => {
             let (settings, _) = load_settings(&cli.global)?;
             let dir = data_dir(cli.global.data_dir.as_deref())?;
@@ -615,88 +603,6 @@ fn run_headless(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
         Box::new(std::io::BufReader::new(file))
     };
     selfcheck::runtime::headless::run(settings, &data_dir, input, Box::new(std::io::stdout()))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `selfcheck sync status|run`.
-fn sync_command(global: &GlobalArgs, cmd: SyncCommand) -> Result<ExitCode> {
-    let (settings, _) = load_settings(global)?;
-    let data_dir = data_dir(global.data_dir.as_deref())?;
-    let db = data_dir.join(selfcheck::store::DB_FILE);
-    let store = selfcheck::store::StoreHandle::spawn(selfcheck::store::open(&db)?)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        match cmd {
-            SyncCommand::Status { json } => {
-                let status = selfcheck::sync::status(&store).await?;
-                if json {
-                    println!("{}", serde_json::to_string(&status)?);
-                } else {
-                    for (state, n) in &status.counts {
-                        println!("{state:>9}: {n}");
-                    }
-                    for c in &status.conflicts {
-                        println!(
-                            "conflict #{} {} item {} patron {}: {}",
-                            c.id,
-                            c.action.as_str(),
-                            c.item_id.as_deref().unwrap_or("-"),
-                            c.patron_id.as_deref().unwrap_or("-"),
-                            c.message.as_deref().unwrap_or("")
-                        );
-                    }
-                }
-            }
-            SyncCommand::Run { json } => {
-                let link = selfcheck::runtime::link::connect_ils(
-                    &settings,
-                    selfcheck::runtime::link::LinkOptions {
-                        fast_reconnect: true,
-                        gated: false,
-                    },
-                )
-                .await?;
-                let mut rx = link.sip2.link();
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-                    while !rx.borrow_and_update().is_online() {
-                        if rx.changed().await.is_err() {
-                            break;
-                        }
-                    }
-                })
-                .await;
-                let started = std::time::Instant::now();
-                let report = selfcheck::sync::run(&link.sip2, &store, |done, total| {
-                    if !json && total >= 100 && (done % 100 == 0 || done == total) {
-                        eprint!("\rsync: {done}/{total}");
-                    }
-                })
-                .await?;
-                if json {
-                    println!("{}", serde_json::to_string(&report)?);
-                } else {
-                    eprintln!();
-                    println!(
-                        "done {}, already done {}, conflicts {}, remaining {} ({:.1?}){}",
-                        report.done,
-                        report.already_done,
-                        report.conflicts,
-                        report.remaining,
-                        started.elapsed(),
-                        report
-                            .stopped
-                            .as_deref()
-                            .map(|s| format!("; stopped: {s}"))
-                            .unwrap_or_default()
-                    );
-                }
-            }
-        }
-        Ok::<_, anyhow::Error>(())
-    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -658,3 +658,451 @@ fn an_unsure_return_of_a_book_on_loan_again_goes_to_staff_once_it_is_old() {
         "{conflict}"
     );
 }
+
+/// `selfcheck sync ...` over the site's journal, talking to the site's ILS; logs at `debug`,
+/// so a test can check what they carry. Returns the exit status's success, standard output
+/// and the log.
+fn sync_cli(site: &Site, args: &[&str]) -> (bool, String, String) {
+    let settings = site.dir.path().join("ils.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "[ils]\nserver = \"{}\"\nrequest_timeout_secs = 3\n",
+            site.settings.ils.server
+        ),
+    )
+    .expect("settings");
+    let out = common::run(
+        common::selfcheck()
+            .env("RUST_LOG", "debug")
+            .arg("--config")
+            .arg(&settings)
+            .arg("--data-dir")
+            .arg(site.dir.path())
+            .arg("sync")
+            .args(args),
+    );
+    (
+        out.status.success(),
+        common::text(&out.stdout),
+        common::text(&out.stderr),
+    )
+}
+
+fn json_of(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The desk: one SIP2 exchange as staff at the library system's own client would make it.
+fn at_the_desk(site: &Site, exchange: &[&str]) {
+    let out = common::run(
+        common::selfcheck()
+            .args(["sip2", "--server", &site.settings.ils.server])
+            .args(exchange),
+    );
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+}
+
+#[test]
+fn a_conflict_is_listed_and_resolved_from_the_command_line_both_ways() {
+    let site = Site::new();
+    let (anna, li) = (patron(ANNA), patron(1));
+    let (first, second) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+    // Anna borrows two books at the kiosk while the link is down.
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "cut"}));
+    cmds.push(place(&first));
+    cmds.push(place(&second));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    let summary = last_screen(&out, "summary");
+    for i in [&first, &second] {
+        assert_eq!(item_line(summary, i)["state"], "done_offline");
+    }
+    // Meanwhile the desk lends both to Li.
+    for i in [&first, &second] {
+        at_the_desk(&site, &["checkout", &li, i]);
+    }
+    let lis_loans = site.loans_of(&li);
+    let out = site.run(&[json!({"cmd": "sync"})]);
+    assert_eq!(sync_totals(&out), (0, 0, 2), "{out:#?}");
+
+    // Listed for staff: the row, the action, the item, the patron to call, the ILS's reason.
+    let (ok, listed, _) = sync_cli(&site, &["conflicts", "--json"]);
+    assert!(ok);
+    let listed = json_of(&listed);
+    let open = listed["conflicts"].as_array().expect("conflicts");
+    assert_eq!(open.len(), 2, "{listed:#}");
+    for (c, i) in open.iter().zip([&first, &second]) {
+        assert_eq!(c["action"], "checkout");
+        assert_eq!(c["item"], i.as_str());
+        assert_eq!(c["patron"], anna.as_str());
+        assert_eq!(c["offline"], true);
+        assert!(!c["reason"].as_str().unwrap_or("").is_empty(), "{c}");
+        assert!(c["age_secs"].as_i64().is_some_and(|a| a >= 0), "{c}");
+        assert!(c["resolution"].is_null());
+    }
+    let id = |c: &serde_json::Value| c["id"].as_i64().expect("id").to_string();
+    let (first_id, second_id) = (id(&open[0]), id(&open[1]));
+    let (ok, text, _) = sync_cli(&site, &["conflicts"]);
+    assert!(ok);
+    assert!(
+        text.lines().count() == 2 && text.contains(&format!("#{first_id} checkout item {first}")),
+        "{text}"
+    );
+
+    // Resent while Li still has the book: refused again, still a conflict, exit status 1.
+    let (ok, report, log) = sync_cli(&site, &["resolve", &first_id, "--resend", "--json"]);
+    assert!(!ok, "{report}");
+    let report = json_of(&report);
+    assert_eq!(report["outcome"], "refused_again", "{report}");
+    assert_eq!(report["resolved"], false);
+    assert!(!log.contains(&anna) && !log.contains(&li), "{log}");
+    assert_eq!(site.loans_of(&li), lis_loans, "Li's loans are untouched");
+
+    // Li brings it back to the desk: the resend now goes through, and Anna has the book.
+    at_the_desk(&site, &["checkin", &first]);
+    let (ok, report, log) = sync_cli(&site, &["resolve", &first_id, "--resend", "--json"]);
+    assert!(ok, "{report}{log}");
+    assert_eq!(json_of(&report)["outcome"], "resent", "{report}");
+    assert!(!log.contains(&anna), "{log}");
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&first));
+
+    // The second stays with Li: staff dropped Anna's loan of it at the desk.
+    let (ok, report, _) = sync_cli(
+        &site,
+        &[
+            "resolve",
+            &second_id,
+            "--drop",
+            "--note",
+            "kept by the other borrower",
+        ],
+    );
+    assert!(ok, "{report}");
+    assert!(report.contains("dropped"), "{report}");
+    let without_first: Vec<String> = lis_loans.into_iter().filter(|i| *i != first).collect();
+    assert!(without_first.contains(&second));
+    assert_eq!(site.loans_of(&li), without_first);
+    assert_eq!(site.loans_of(&anna), std::slice::from_ref(&first));
+
+    // Nothing open; with --all, both, with how, when and the note.
+    let (_, listed, _) = sync_cli(&site, &["conflicts", "--json"]);
+    assert_eq!(json_of(&listed)["conflicts"], json!([]));
+    let (_, listed, _) = sync_cli(&site, &["conflicts", "--json", "--all"]);
+    let listed = json_of(&listed);
+    let all = listed["conflicts"].as_array().expect("conflicts");
+    assert_eq!(all.len(), 2, "{listed:#}");
+    assert_eq!(all[0]["resolution"], "resent");
+    assert_eq!(all[1]["resolution"], "dropped");
+    assert_eq!(all[1]["note"], "kept by the other borrower");
+    assert!(
+        all.iter().all(|c| c["resolved_at"].is_string()),
+        "{listed:#}"
+    );
+    let status = journal_status(&site);
+    assert_eq!(status["conflicts"], json!([]), "{status:#}");
+
+    // Settled once: a second try is refused and says so; an unknown row too.
+    let (ok, _, log) = sync_cli(&site, &["resolve", &second_id, "--drop"]);
+    assert!(!ok);
+    assert!(
+        log.contains("not an open conflict: staff dropped it at "),
+        "{log}"
+    );
+    let (ok, _, log) = sync_cli(&site, &["resolve", "999999", "--resend"]);
+    assert!(!ok);
+    assert!(log.contains("no journal row 999999"), "{log}");
+    // One of the two, not none.
+    let (ok, _, log) = sync_cli(&site, &["resolve", &first_id]);
+    assert!(!ok);
+    assert!(log.contains("--resend") && log.contains("--drop"), "{log}");
+}
+
+#[test]
+fn an_unresolved_conflict_is_purged_after_conflict_max_days() {
+    use selfcheck::store::journal::{Action, State};
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let conflict = |item, days| Row {
+        action: Action::Checkout,
+        patron: Some(&anna),
+        item,
+        state: State::Conflict,
+        ago: chrono::Duration::days(days),
+    };
+    let (old, young) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+    write_rows(&site, &[conflict(&old, 31), conflict(&young, 29)]);
+    let out = site.run(&[]);
+    let purge = out
+        .iter()
+        .find(|v| v["kind"] == "purge")
+        .unwrap_or_else(|| panic!("no purge in {out:#?}"));
+    assert_eq!(purge["stale_conflicts"], 1, "{purge}");
+    let (_, listed, _) = sync_cli(&site, &["conflicts", "--json"]);
+    let listed = json_of(&listed);
+    let left: Vec<&str> = listed["conflicts"]
+        .as_array()
+        .expect("conflicts")
+        .iter()
+        .map(|c| c["item"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(left, [young.as_str()]);
+}
+
+// ---- TLS: the kiosk's own run paths through a TLS endpoint ---------------------------------
+
+/// A TLS endpoint with its own CA in front of the site's demo ILS, as a site's TLS proxy stands
+/// in front of its library system: it terminates TLS and relays the bytes. Its certificate
+/// names `localhost` only; with `client_auth` it requires a client certificate from its CA.
+struct TlsFront {
+    port: u16,
+    dir: tempfile::TempDir,
+    ca_file: std::path::PathBuf,
+    client_cert: std::path::PathBuf,
+    client_key: std::path::PathBuf,
+}
+
+fn tls_front(site: &Site, client_auth: bool) -> TlsFront {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Library test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let server_key = rcgen::KeyPair::generate().expect("key");
+    let server = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("params")
+        .signed_by(&server_key, &issuer)
+        .expect("server certificate");
+    let client_key = rcgen::KeyPair::generate().expect("key");
+    let mut client_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    client_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kiosk-01");
+    client_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client_params
+        .signed_by(&client_key, &issuer)
+        .expect("client certificate");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let ca_file = file("ca.pem", ca.pem());
+    let client_cert = file("kiosk.pem", client.pem());
+    let client_key_file = file("kiosk.key", client_key.serialize_pem());
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("versions");
+    let builder = if client_auth {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("root");
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(
+            vec![server.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .expect("server configuration");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let ils = site.settings.ils.server.clone();
+    let listener = site
+        .rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    site.rt.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, ils) = (acceptor.clone(), ils.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&ils).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    TlsFront {
+        port,
+        dir,
+        ca_file,
+        client_cert,
+        client_key: client_key_file,
+    }
+}
+
+/// Point the site's kiosk at the endpoint: `host` is what `ils.server` dials.
+fn through(site: &mut Site, front: &TlsFront, host: &str) {
+    let ils = &mut site.settings.ils;
+    ils.server = format!("{host}:{}", front.port);
+    ils.tls = true;
+    ils.ca_file = Some(front.ca_file.clone());
+}
+
+/// Why the kiosk's link (opened as the window opens it) cannot come up: the first failure it
+/// reports. It must never come online.
+fn link_refusal(site: &Site) -> String {
+    use selfcheck::runtime::link::{LinkOptions, connect_ils};
+    use selfcheck::sip2::client::LinkState;
+    site.rt.block_on(async {
+        let link = connect_ils(&site.settings, LinkOptions::default())
+            .await
+            .expect("link");
+        let mut rx = link.sip2.link();
+        let wait = async {
+            loop {
+                let state = rx.borrow_and_update().clone();
+                match state {
+                    LinkState::Offline { reason, .. } => return reason,
+                    LinkState::Online { .. } => panic!("the link came up"),
+                    LinkState::Connecting => {}
+                }
+                rx.changed().await.expect("the client runs");
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+            .await
+            .expect("the link reports its failure")
+    })
+}
+
+/// The window's path (`selfcheck run` without the window): the core as `start_core` starts
+/// it, a patron borrowing one book put on its simulated pad.
+fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &str) {
+    use selfcheck::kiosk::{Activity, Event, ItemState, Screen, ScreenModel};
+    use std::sync::{Arc, Mutex};
+    let models: Arc<Mutex<Vec<ScreenModel>>> = Arc::default();
+    let sink = models.clone();
+    let dir = tempfile::tempdir().expect("tmp");
+    let board = selfcheck::board::Board::load("sim").expect("sim board");
+    let core = selfcheck::app::start_core(
+        &site.settings,
+        &board,
+        dir.path(),
+        move |m| sink.lock().expect("models").push(m),
+        Arc::new(|| {}),
+    )
+    .expect("core");
+    let wait = |what: &str, done: &dyn Fn(&ScreenModel) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if models.lock().expect("models").iter().any(done) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited in vain for {what}: {:#?}",
+                models.lock().expect("models").last()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait("the link", &|m| m.online);
+    for event in [
+        Event::Start(Activity::Borrow),
+        Event::Patron(patron.into()),
+        Event::Pin(pin.into()),
+    ] {
+        core.events.blocking_send(event).expect("core");
+    }
+    wait("the pad", &|m| m.screen == Screen::Borrow);
+    core.pad
+        .place_item(
+            selfcheck::rfid::tag::parse_uid("E004015000000042").expect("uid"),
+            book,
+            None,
+            selfcheck::rfid::DataModel::Iso28560_3,
+        )
+        .expect("tag");
+    wait("the loan", &|m| {
+        m.items
+            .iter()
+            .any(|i| i.item_id == book && i.state == ItemState::Done)
+    });
+    core.shutdown();
+}
+
+#[test]
+fn the_kiosk_borrows_through_a_tls_endpoint_with_its_own_ca() {
+    let mut site = Site::new();
+    let front = tls_front(&site, false);
+    through(&mut site, &front, "localhost");
+    let anna = patron(ANNA);
+    let (one, two, three) = (
+        item(SHELF_BOOKS[0]),
+        item(SHELF_BOOKS[1]),
+        item(SHELF_BOOKS[2]),
+    );
+
+    // The headless runner, and the window's core: each borrows through the endpoint.
+    let out = borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&one));
+    let summary = last_screen(&out, "summary");
+    assert_eq!(summary["online"], true);
+    assert_eq!(item_line(summary, &one)["state"], "done");
+    borrow_through_the_window_core(&site, &anna, ANNA_PIN, &two);
+    assert_eq!(site.loans_of(&anna), [one.clone(), two.clone()]);
+
+    // Dialled by IP address, the certificate (for localhost) does not match: refused...
+    through(&mut site, &front, "127.0.0.1");
+    let refused = link_refusal(&site);
+    assert!(refused.contains("certificate"), "{refused}");
+    // ... unless the site names the certificate's host.
+    site.settings.ils.tls_server_name = Some("localhost".into());
+    let out = borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&three));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &three)["state"],
+        "done"
+    );
+
+    // Trusting another CA than the one that signed the endpoint's certificate: refused.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("cert");
+    let other_ca = front.dir.path().join("other-ca.pem");
+    std::fs::write(&other_ca, other.cert.pem()).expect("write");
+    site.settings.ils.ca_file = Some(other_ca);
+    let refused = link_refusal(&site);
+    assert!(refused.contains("certificate"), "{refused}");
+}
+
+#[test]
+fn a_tls_endpoint_that_requires_a_client_certificate() {
+    let mut site = Site::new();
+    let front = tls_front(&site, true);
+    through(&mut site, &front, "localhost");
+    let anna = patron(ANNA);
+    let (one, two) = (item(SHELF_BOOKS[0]), item(SHELF_BOOKS[1]));
+
+    // Without one: the endpoint refuses the kiosk.
+    let refused = link_refusal(&site);
+    assert!(!refused.is_empty());
+    assert!(site.loans_of(&anna).is_empty());
+
+    // With the kiosk's certificate: the headless runner and the window's core borrow.
+    site.settings.ils.client_cert = Some(front.client_cert.clone());
+    site.settings.ils.client_key = Some(front.client_key.clone());
+    let out = borrow(&site, &anna, ANNA_PIN, std::slice::from_ref(&one));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &one)["state"],
+        "done"
+    );
+    borrow_through_the_window_core(&site, &anna, ANNA_PIN, &two);
+    assert_eq!(site.loans_of(&anna), [one, two]);
+}

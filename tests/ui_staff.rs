@@ -8,12 +8,14 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::circulation;
 use common::ui::{labelled, one, press};
 use selfcheck::config::{Settings, hash_pin};
 use selfcheck::kiosk::Event;
 use selfcheck::rfid::reader::SharedReader;
 use selfcheck::rfid::sim::SimPad;
 use selfcheck::rfid::{DataModel, Iso15693Reader};
+use selfcheck::sip2::{self, Message, SipDateTime};
 use selfcheck::store::journal::{self, Action, NewEntry, State};
 use selfcheck::store::{self, StoreHandle};
 use selfcheck::ui::staff::{self, StaffContext, StaffMode};
@@ -88,7 +90,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     settings.staff.pin_hash = hash_pin("4711").expect("hash");
     settings.staff.cards = vec!["STAFF-0001".into()];
     settings.staff.timeout_secs = TIMEOUT_SECS;
-    let link = rt
+    let ils_link = rt
         .block_on(selfcheck::runtime::link::connect_ils(
             &settings,
             selfcheck::runtime::link::LinkOptions {
@@ -116,7 +118,7 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
         data_dir: dir.path().to_path_buf(),
         board: "sim".into(),
         store: store.clone(),
-        sip2: link.sip2.clone(),
+        sip2: ils_link.sip2.clone(),
         reader,
         runtime: rt.handle().clone(),
         events,
@@ -276,6 +278,121 @@ fn staff_mode_pin_settings_leave_timeout_and_card() {
     });
     let result = queue.get_result().to_string();
     assert!(result.starts_with("Sent: "), "{result}");
+
+    // Conflicts: two books Anna borrowed offline had been lent to Li at the desk meanwhile.
+    // Each conflict row shows the patron in full (staff put it right at the desk) and has
+    // Resend and Drop.
+    let (anna, li) = (circulation::patron(8), circulation::patron(1));
+    let (taken, kept) = (circulation::item(14), circulation::item(16));
+    let desk = |message: Message| {
+        rt.block_on(ils_link.sip2.request(message))
+            .expect("the demo ILS answers")
+    };
+    for book in [&taken, &kept] {
+        desk(Message::Checkout(sip2::Checkout {
+            transaction_date: Some(SipDateTime::now_local()),
+            patron_id: li.clone(),
+            item_id: book.clone(),
+            ..Default::default()
+        }));
+        let (patron, item) = (anna.clone(), book.clone());
+        store
+            .call_blocking(move |c| {
+                journal::record(
+                    c,
+                    &NewEntry {
+                        action: Action::Checkout,
+                        patron_id: Some(&patron),
+                        item_id: Some(&item),
+                        state: State::Queued,
+                        transaction_at: "20261127    101500",
+                        due_at: None,
+                    },
+                )
+                .map(|_| ())
+            })
+            .expect("an offline loan");
+    }
+    queue.set_result("".into());
+    press(&window, "Send now");
+    pump_until("the sync with conflicts", || {
+        !queue.get_syncing() && queue.get_result().contains("2 conflicts")
+    });
+    let conflict_rows = || {
+        queue
+            .get_rows()
+            .iter()
+            .filter(|r| r.conflict)
+            .map(|r| (r.item.to_string(), r.patron.to_string()))
+            .collect::<Vec<_>>()
+    };
+    // The row sent earlier is a conflict too: the demo ILS does not know that patron.
+    let earlier = ("31000000000017".to_string(), "21000000004821".to_string());
+    pump_until("the conflict rows", || conflict_rows().len() == 3);
+    assert_eq!(
+        conflict_rows(),
+        [
+            earlier.clone(),
+            (taken.clone(), anna.clone()),
+            (kept.clone(), anna.clone())
+        ]
+    );
+    let resend_taken = format!("Resend Checkout {taken}");
+    let resolved = |what: &str, prefix: &str| {
+        let prefix = prefix.to_string();
+        pump_until(what, || {
+            !queue.get_resolving() && queue.get_result().starts_with(prefix.as_str())
+        });
+    };
+
+    // Li still has it: refused again, and it stays.
+    press(&window, &resend_taken);
+    resolved("the refused resend", "Refused again, still a conflict: ");
+    pump_until("the rows after the resend", || conflict_rows().len() == 3);
+
+    // Li returns it at the desk: the resend goes through, Anna has the book.
+    desk(Message::Checkin(sip2::Checkin {
+        transaction_date: Some(SipDateTime::now_local()),
+        item_id: taken.clone(),
+        ..Default::default()
+    }));
+    press(&window, &resend_taken);
+    resolved("the resend", "Sent again: the library system took it.");
+    pump_until("the resent row gone", || conflict_rows().len() == 2);
+    let ils = &ils_link.demo.as_ref().expect("the in-process demo ILS").0;
+    assert_eq!(
+        ils.loans_of(&anna).expect("loans"),
+        std::slice::from_ref(&taken)
+    );
+
+    // The other stays with Li: dropped, in Italian this time.
+    select_language("it");
+    press(&window, &format!("Scarta Prestito {kept}"));
+    resolved(
+        "the drop",
+        "Scartata: gestita nel sistema della biblioteca.",
+    );
+    select_language("en");
+    pump_until("the dropped row gone", || {
+        conflict_rows() == [earlier.clone()]
+    });
+    let lis = ils.loans_of(&li).expect("loans");
+    assert!(lis.contains(&kept) && !lis.contains(&taken), "{lis:?}");
+    let settled = store
+        .call_blocking(|c| journal::conflicts(c, true))
+        .expect("conflicts");
+    let how: Vec<_> = settled
+        .iter()
+        .map(|c| (c.item.clone().unwrap_or_default(), c.resolution))
+        .collect();
+    assert_eq!(
+        how,
+        [
+            (earlier.0.clone(), None),
+            (taken.clone(), Some(journal::Resolution::Resent)),
+            (kept.clone(), Some(journal::Resolution::Dropped))
+        ]
+    );
 
     // Settings: an invalid value is shown at its key and refused.
     tab(&window, "Settings");

@@ -224,6 +224,9 @@ pub struct Offline {
     pub loan_days: BTreeMap<String, u32>,
     /// Days an acknowledged journal row is kept before it is purged.
     pub journal_retention_days: u32,
+    /// Days a conflict nobody resolved is kept before it is purged (with a warning in the
+    /// log): the rows hold patron and item ids.
+    pub conflict_max_days: u32,
 }
 
 impl Default for Offline {
@@ -235,6 +238,7 @@ impl Default for Offline {
             max_fine: 10.0,
             loan_days: BTreeMap::from([("default".into(), 21)]),
             journal_retention_days: 2,
+            conflict_max_days: 30,
         }
     }
 }
@@ -581,6 +585,12 @@ impl Settings {
                     format!("{days} is out of range (1 to 365 days)"),
                 );
             }
+        }
+        if !(1..=365).contains(&o.conflict_max_days) {
+            bad(
+                "offline.conflict_max_days",
+                format!("{} is out of range (1 to 365 days)", o.conflict_max_days),
+            );
         }
 
         let s = &self.staff;
@@ -1010,6 +1020,16 @@ mod tests {
             problem_keys("[offline]\nloan_days = { default = 0 }\n"),
             ["offline.loan_days.default"]
         );
+        assert_eq!(
+            problem_keys("[offline]\nconflict_max_days = 0\n"),
+            ["offline.conflict_max_days"]
+        );
+        assert_eq!(
+            problem_keys("[offline]\nconflict_max_days = 366\n"),
+            ["offline.conflict_max_days"]
+        );
+        let ok = parse("[offline]\nconflict_max_days = 90\n").expect("valid");
+        assert_eq!(ok.offline.conflict_max_days, 90);
     }
 
     #[test]

@@ -241,8 +241,8 @@ async fn drive(
     let rules =
         Rules::from_settings(&settings).with_printer(&settings, shell.receipts.has_printer());
     let kiosk = Kiosk::with_rules(kiosk_cfg, rules);
-    let mut runner =
-        Runner::new(kiosk, shell, sink).with_retention(settings.offline.journal_retention_days);
+    let mut runner = Runner::new(kiosk, shell, sink)
+        .with_retention(super::Retention::from_settings(&settings.offline));
     // Purge acknowledged rows past their retention, then wait (briefly) for the link: the
     // sync settles in the background whatever a previous run left open.
     runner.purge().await?;

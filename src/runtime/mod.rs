@@ -128,8 +128,8 @@ pub struct Runner {
     pub online: bool,
     sink: Sink,
     sync: Option<BackgroundSync>,
-    /// Days an acknowledged journal row is kept.
-    retention_days: u32,
+    /// How long journal rows are kept.
+    retention: Retention,
     /// The day of the last purge of acknowledged journal rows (`None`: not yet).
     purged_on: Option<chrono::NaiveDate>,
     /// When to try again a sync that left rows open while the link stayed up.
@@ -150,7 +150,7 @@ impl Runner {
             online: false,
             sink,
             sync: None,
-            retention_days: crate::config::Offline::default().journal_retention_days,
+            retention: Retention::from_settings(&crate::config::Offline::default()),
             purged_on: None,
             retry_sync_at: None,
             mail: None,
@@ -158,10 +158,9 @@ impl Runner {
         }
     }
 
-    /// Keep acknowledged journal rows this many days (they are purged after each sync and
-    /// once a day).
-    pub fn with_retention(mut self, days: u32) -> Runner {
-        self.retention_days = days;
+    /// Keep journal rows this long (they are purged after each sync and once a day).
+    pub fn with_retention(mut self, retention: Retention) -> Runner {
+        self.retention = retention;
         self
     }
 
@@ -401,19 +400,55 @@ impl Runner {
         self.purge().await
     }
 
-    /// Delete acknowledged journal rows past the retention: the kiosk keeps no reading
-    /// history.
+    /// Delete acknowledged journal rows past the retention (the kiosk keeps no reading
+    /// history), and conflicts nobody resolved in time, with a warning: staff can no longer
+    /// put those right from the kiosk's records.
     pub async fn purge(&mut self) -> Result<()> {
-        let days = self.retention_days;
-        let purged = self
+        let Retention {
+            journal_days,
+            conflict_max_days,
+        } = self.retention;
+        let (purged, stale) = self
             .shell
             .store
-            .call(move |c| crate::store::journal::purge_older_than(c, days))
+            .call(move |c| {
+                Ok((
+                    crate::store::journal::purge_older_than(c, journal_days)?,
+                    crate::store::journal::purge_stale_conflicts(c, conflict_max_days)?,
+                ))
+            })
             .await?;
         self.purged_on = Some(chrono::Local::now().date_naive());
-        if purged > 0 {
-            self.sink.note(json!({"kind": "purge", "rows": purged}));
+        if stale > 0 {
+            tracing::warn!(
+                conflicts = stale,
+                days = conflict_max_days,
+                "conflicts nobody resolved within offline.conflict_max_days were purged: \
+                 the library system may still differ from what patrons did at this kiosk"
+            );
+        }
+        if purged > 0 || stale > 0 {
+            self.sink
+                .note(json!({"kind": "purge", "rows": purged, "stale_conflicts": stale}));
         }
         Ok(())
+    }
+}
+
+/// How long the journal keeps its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Days an acknowledged row (resolved conflicts included) is kept.
+    pub journal_days: u32,
+    /// Days a conflict nobody resolved is kept.
+    pub conflict_max_days: u32,
+}
+
+impl Retention {
+    pub fn from_settings(offline: &crate::config::Offline) -> Retention {
+        Retention {
+            journal_days: offline.journal_retention_days,
+            conflict_max_days: offline.conflict_max_days,
+        }
     }
 }

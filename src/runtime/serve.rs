@@ -36,8 +36,8 @@ pub struct PadWatch {
     pub reader_fault: Option<Fault>,
     /// Lending and returning go on while the library system is unreachable.
     pub offline_enabled: bool,
-    /// Days acknowledged journal rows are kept.
-    pub retention_days: u32,
+    /// How long journal rows are kept.
+    pub retention: super::Retention,
 }
 
 /// How long the scanner thread waits for a code before it looks whether the kiosk still runs.
@@ -155,8 +155,8 @@ pub async fn serve_kiosk(
     show: impl Fn(ScreenModel) + Send + 'static,
     watch: PadWatch,
 ) {
-    let mut runner = Runner::new(kiosk, shell, Box::new(super::ShowOnly(show)))
-        .with_retention(watch.retention_days);
+    let mut runner =
+        Runner::new(kiosk, shell, Box::new(super::ShowOnly(show))).with_retention(watch.retention);
     let mut poll = tokio::time::interval(PAD_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut faults = Faults {

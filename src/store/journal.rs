@@ -170,14 +170,18 @@ pub fn settle(
 ) -> Result<(), StoreError> {
     let now = now_stamp();
     let acked = matches!(state, State::Done | State::Refused).then_some(now.as_str());
-    conn.execute(
-        "UPDATE journal SET state = ?2, message = coalesce(?3, message), updated_at = ?4,
-                acked_at = ?5, attempts = attempts + 1
-         WHERE id = ?1",
-        params![id, state.as_str(), message, now, acked],
-    )?;
+    conn.execute(SETTLE, params![id, state.as_str(), message, now, acked])?;
     Ok(())
 }
+
+/// Settle a row (`?2` state, `?3` message, `?4` now, `?5` acknowledged at). A row that becomes
+/// a conflict remembers since when, the first time.
+const SETTLE: &str =
+    "UPDATE journal SET state = ?2, message = coalesce(?3, message), updated_at = ?4,
+            acked_at = ?5, attempts = attempts + 1,
+            conflict_since = CASE WHEN ?2 = 'conflict' THEN coalesce(conflict_since, ?4)
+                                  ELSE conflict_since END
+     WHERE id = ?1";
 
 /// An action decided offline: to be replayed by the sync. `maybe_sent`: it was sent before
 /// the link failed, so the sync asks the ILS before replaying it.
@@ -275,11 +279,7 @@ pub fn replay_step(
     let now = now_stamp();
     let tx = conn.transaction()?;
     {
-        let mut settle = tx.prepare_cached(
-            "UPDATE journal SET state = ?2, message = coalesce(?3, message), updated_at = ?4,
-                    acked_at = ?5, attempts = attempts + 1
-             WHERE id = ?1",
-        )?;
+        let mut settle = tx.prepare_cached(SETTLE)?;
         let mut no_answer = tx.prepare_cached(
             "UPDATE journal SET attempts = attempts + 1, message = ?2, updated_at = ?3,
                     maybe_sent = ?4
@@ -456,8 +456,167 @@ pub fn counts(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
     Ok(rows)
 }
 
+/// How staff settled a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Sent again on staff's word, and the ILS took it: the row is `done`.
+    Resent,
+    /// Staff handled it at the ILS: the row is `refused` (the kiosk's request stays unapplied).
+    Dropped,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Resent => "resent",
+            Resolution::Dropped => "dropped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Resolution> {
+        match s {
+            "resent" => Some(Resolution::Resent),
+            "dropped" => Some(Resolution::Dropped),
+            _ => None,
+        }
+    }
+
+    /// The state a row takes once resolved this way.
+    pub fn state(self) -> State {
+        match self {
+            Resolution::Resent => State::Done,
+            Resolution::Dropped => State::Refused,
+        }
+    }
+}
+
+/// A conflict as staff see it: open, or resolved (until the journal's retention purges it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub id: i64,
+    pub action: Action,
+    pub item: Option<String>,
+    /// Staff need it to put the loan right at the desk. Shown to staff only: never logged,
+    /// never published.
+    pub patron: Option<String>,
+    /// The ILS's answer, or why the sync left it to staff.
+    pub reason: Option<String>,
+    /// When the patron did it (SIP2 date `YYYYMMDD    HHMMSS`, the kiosk's local time).
+    pub transaction_at: String,
+    /// Decided offline.
+    pub offline: bool,
+    /// When the row was written, and when it became a conflict (UTC, RFC 3339).
+    pub created_at: String,
+    pub conflict_since: String,
+    /// Seconds since it became a conflict (0 when the clock has been set back since).
+    pub age_secs: i64,
+    /// Answers received for it (replays and resends included).
+    pub attempts: i64,
+    pub resolution: Option<Resolution>,
+    pub resolved_at: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Seconds from an RFC 3339 time to now; 0 when it does not parse or lies ahead.
+fn age_secs(at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(at)
+        .map(|at| {
+            chrono::Utc::now()
+                .signed_duration_since(at)
+                .num_seconds()
+                .max(0)
+        })
+        .unwrap_or(0)
+}
+
+/// Open conflicts, oldest first; with `resolved`, the resolved ones still kept too.
+pub fn conflicts(conn: &Connection, resolved: bool) -> Result<Vec<Conflict>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, action, item_id, patron_id, message, transaction_at, offline, created_at,
+                coalesce(conflict_since, updated_at), attempts, resolution, resolved_at,
+                resolution_note
+         FROM journal WHERE state = 'conflict' OR (?1 AND resolution IS NOT NULL)
+         ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([resolved], |r| {
+            let action: String = r.get(1)?;
+            let since: String = r.get(8)?;
+            let resolution: Option<String> = r.get(10)?;
+            Ok(Conflict {
+                id: r.get(0)?,
+                action: Action::parse(&action).unwrap_or(Action::Checkout),
+                item: r.get(2)?,
+                patron: r.get(3)?,
+                reason: r.get(4)?,
+                transaction_at: r.get(5)?,
+                offline: r.get(6)?,
+                created_at: r.get(7)?,
+                age_secs: age_secs(&since),
+                conflict_since: since,
+                attempts: r.get(9)?,
+                resolution: resolution.as_deref().and_then(Resolution::parse),
+                resolved_at: r.get(11)?,
+                note: r.get(12)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Record staff's resolution of an open conflict, acknowledged now (so it follows the
+/// journal's retention). The conflict's reason stays, for `sync conflicts --all`. False when
+/// row `id` is not an open conflict (unknown, or resolved already).
+pub fn resolve(
+    conn: &Connection,
+    id: i64,
+    how: Resolution,
+    note: Option<&str>,
+) -> Result<bool, StoreError> {
+    let resent = how == Resolution::Resent;
+    let changed = conn.execute(
+        "UPDATE journal SET state = ?2, resolution = ?3, resolution_note = ?4,
+                attempts = attempts + ?5, resolved_at = ?6, acked_at = ?6, updated_at = ?6
+         WHERE id = ?1 AND state = 'conflict'",
+        params![
+            id,
+            how.state().as_str(),
+            how.as_str(),
+            note,
+            i64::from(resent),
+            now_stamp()
+        ],
+    )?;
+    Ok(changed == 1)
+}
+
+/// How and when staff resolved row `id`, if they did.
+pub fn resolution(conn: &Connection, id: i64) -> Result<Option<(Resolution, String)>, StoreError> {
+    let row: Option<(Option<String>, Option<String>)> = conn
+        .query_row(
+            "SELECT resolution, resolved_at FROM journal WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(row
+        .and_then(|(how, at)| Some((Resolution::parse(how.as_deref()?)?, at.unwrap_or_default()))))
+}
+
+/// Delete conflicts nobody resolved within `days` of becoming one. Returns how many.
+pub fn purge_stale_conflicts(conn: &Connection, days: u32) -> Result<usize, StoreError> {
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+    Ok(conn.execute(
+        "DELETE FROM journal WHERE state = 'conflict'
+         AND coalesce(conflict_since, updated_at) < ?1",
+        [cutoff.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+    )?)
+}
+
 /// Delete acknowledged rows (done, refused) acknowledged before `cutoff` (RFC 3339): the
-/// kiosk keeps no reading history. Conflicts stay until staff deal with them.
+/// kiosk keeps no reading history. Conflicts stay until staff resolve them (a resolved one
+/// is acknowledged then) or [`purge_stale_conflicts`] gives up on them.
 pub fn purge(conn: &Connection, cutoff: &str) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "DELETE FROM journal WHERE state IN ('done', 'refused') AND acked_at IS NOT NULL
@@ -536,6 +695,103 @@ mod tests {
         let d2 = record(&mut conn, &new(State::Pending)).expect("d2");
         settle(&conn, d2, State::Done, None).expect("settle");
         assert_eq!(purge_older_than(&conn, 2).expect("purge"), 0);
+    }
+
+    #[test]
+    fn conflicts_are_listed_resolved_and_then_follow_the_retention() {
+        let mut conn = open_in_memory().expect("db");
+        let a = record(&mut conn, &new(State::Queued)).expect("a");
+        let b = record(&mut conn, &new(State::Queued)).expect("b");
+        record(&mut conn, &new(State::Queued)).expect("queued");
+        settle(&conn, a, State::Conflict, Some("lent to another patron")).expect("a");
+        settle(&conn, b, State::Conflict, Some("unknown item")).expect("b");
+        let since = |id| {
+            conn.query_row(
+                "SELECT conflict_since FROM journal WHERE id = ?1",
+                [id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .expect("since")
+        };
+        let first = since(a).expect("since when");
+        // Refused again: still a conflict, its age still counts from the first time.
+        settle(&conn, a, State::Conflict, Some("still lent")).expect("again");
+        assert_eq!(since(a).as_deref(), Some(first.as_str()));
+
+        let open = conflicts(&conn, false).expect("open");
+        assert_eq!(open.iter().map(|c| c.id).collect::<Vec<_>>(), [a, b]);
+        assert_eq!(open[0].reason.as_deref(), Some("still lent"));
+        assert_eq!(open[0].patron.as_deref(), Some("P1"));
+        assert_eq!(open[0].item.as_deref(), Some("I1"));
+        assert_eq!(open[0].attempts, 2);
+        assert!(open[0].age_secs >= 0 && open[0].resolution.is_none());
+
+        assert!(resolve(&conn, a, Resolution::Resent, Some("returned at the desk")).expect("a"));
+        assert!(resolve(&conn, b, Resolution::Dropped, None).expect("drop"));
+        assert!(
+            !resolve(&conn, b, Resolution::Dropped, None).expect("twice"),
+            "a resolved conflict is not open any more"
+        );
+        assert!(!resolve(&conn, 999, Resolution::Dropped, None).expect("unknown"));
+        assert!(matches!(
+            resolution(&conn, b).expect("how"),
+            Some((Resolution::Dropped, at)) if !at.is_empty()
+        ));
+        assert_eq!(resolution(&conn, 999).expect("unknown"), None);
+        assert!(conflicts(&conn, false).expect("open").is_empty());
+        let all = conflicts(&conn, true).expect("all");
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].resolution, Some(Resolution::Resent));
+        assert_eq!(all[0].note.as_deref(), Some("returned at the desk"));
+        assert_eq!(
+            all[0].reason.as_deref(),
+            Some("still lent"),
+            "the conflict's reason"
+        );
+        assert_eq!(all[1].resolution, Some(Resolution::Dropped));
+        assert_eq!(all[1].reason.as_deref(), Some("unknown item"));
+        assert!(all.iter().all(|c| c.resolved_at.is_some()));
+        assert_eq!(get(&conn, a).expect("a").expect("row").state, State::Done);
+        assert_eq!(
+            get(&conn, b).expect("b").expect("row").state,
+            State::Refused
+        );
+        // Acknowledged now: kept for the retention, then purged like any answered row.
+        assert_eq!(purge_older_than(&conn, 2).expect("purge"), 0);
+        assert_eq!(purge(&conn, "9999").expect("purge"), 2);
+        assert!(conflicts(&conn, true).expect("all").is_empty());
+    }
+
+    #[test]
+    fn unresolved_conflicts_are_purged_after_the_limit() {
+        let mut conn = open_in_memory().expect("db");
+        let old = record(&mut conn, &new(State::Queued)).expect("old");
+        let young = record(&mut conn, &new(State::Queued)).expect("young");
+        let queued = record(&mut conn, &new(State::Queued)).expect("queued");
+        for id in [old, young] {
+            settle(&conn, id, State::Conflict, Some("lent to another patron")).expect("c");
+        }
+        let ago = |days| {
+            (chrono::Utc::now() - chrono::Duration::days(days))
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        for (id, days) in [(old, 31), (young, 29), (queued, 400)] {
+            conn.execute(
+                "UPDATE journal SET conflict_since = ?1, created_at = ?1 WHERE id = ?2",
+                params![ago(days), id],
+            )
+            .expect("date");
+        }
+        assert_eq!(purge_stale_conflicts(&conn, 30).expect("purge"), 1);
+        assert!(get(&conn, old).expect("old").is_none());
+        assert!(get(&conn, young).expect("young").is_some());
+        assert!(
+            get(&conn, queued).expect("queued").is_some(),
+            "only conflicts"
+        );
+        let left = conflicts(&conn, false).expect("open");
+        assert_eq!(left.len(), 1);
+        assert!(left[0].age_secs >= 29 * 86_400, "{}", left[0].age_secs);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_fleet.sql"),
     include_str!("schema_delivery.sql"),
     include_str!("schema_journal_open.sql"),
+    include_str!("schema_conflicts.sql"),
 ];
 
 pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
@@ -49,14 +50,21 @@ pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
 mod tests {
     use super::*;
 
-    fn tables(conn: &Connection) -> Vec<String> {
-        let mut stmt = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .expect("prepare");
+    /// The names the query lists (its first column).
+    fn names(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(sql).expect("prepare");
         stmt.query_map([], |r| r.get(0))
             .expect("query")
             .collect::<Result<_, _>>()
             .expect("rows")
+    }
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        names(
+            conn,
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             ORDER BY name",
+        )
     }
 
     #[test]
@@ -79,6 +87,73 @@ mod tests {
                 "receipt_mail"
             ]
         );
+    }
+
+    fn columns(conn: &Connection, table: &str) -> Vec<String> {
+        names(
+            conn,
+            &format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
+        )
+    }
+
+    #[test]
+    fn journal_columns() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(
+            columns(&conn, "journal"),
+            [
+                "id",
+                "action",
+                "patron_id",
+                "item_id",
+                "state",
+                "offline",
+                "transaction_at",
+                "due_at",
+                "attempts",
+                "message",
+                "created_at",
+                "updated_at",
+                "acked_at",
+                "maybe_sent",
+                "conflict_since",
+                "resolution",
+                "resolved_at",
+                "resolution_note"
+            ]
+        );
+    }
+
+    #[test]
+    fn conflicts_from_before_the_resolution_columns_count_their_age_from_their_last_update() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        let before = MIGRATIONS
+            .iter()
+            .position(|m| m.contains("conflict_since"))
+            .expect("the migration");
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).expect("older schema");
+        }
+        conn.pragma_update(None, "user_version", before as u32)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO journal (action, state, transaction_at, created_at, updated_at)
+             VALUES ('checkout', 'conflict', 't', 'c', 'u'), ('checkout', 'queued', 't', 'c', 'u')",
+            [],
+        )
+        .expect("rows");
+        migrate(&mut conn).expect("migrate");
+        let since: Vec<Option<String>> = conn
+            .prepare("SELECT conflict_since FROM journal ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| r.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(since, [Some("u".to_string()), None]);
+        let bad = conn.execute("UPDATE journal SET resolution = 'maybe'", []);
+        assert!(bad.is_err(), "resolutions are checked");
     }
 
     #[test]

@@ -64,6 +64,19 @@ pub struct Status {
     pub conflicts: Vec<Entry>,
 }
 
+/// The conflicts staff must look at (`selfcheck sync conflicts`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflicts {
+    pub conflicts: Vec<journal::Conflict>,
+}
+
+/// Open conflicts, oldest first; with `resolved`, the resolved ones still kept too.
+pub async fn conflicts(store: &StoreHandle, resolved: bool) -> Result<Conflicts, SyncError> {
+    Ok(Conflicts {
+        conflicts: store.call(move |c| journal::conflicts(c, resolved)).await?,
+    })
+}
+
 pub async fn status(store: &StoreHandle) -> Result<Status, SyncError> {
     Ok(store
         .call(|c| {
@@ -462,26 +475,7 @@ async fn replay(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Step {
             }
         }
     }
-    let date = SipDateTime::parse(&row.transaction_at);
-    let message = match row.action {
-        Action::Checkin => Message::Checkin(sip2::Checkin {
-            no_block: true,
-            transaction_date: date.clone(),
-            return_date: date,
-            item_id: row.item_id.clone().unwrap_or_default(),
-            ..Default::default()
-        }),
-        _ => Message::Checkout(sip2::Checkout {
-            sc_renewal_policy: false,
-            no_block: true,
-            transaction_date: date,
-            nb_due_date: row.due_at.as_deref().and_then(SipDateTime::parse),
-            patron_id: row.patron_id.clone().unwrap_or_default(),
-            item_id: row.item_id.clone().unwrap_or_default(),
-            ..Default::default()
-        }),
-    };
-    let answer = match sip2.request(message).await {
+    let answer = match sip2.request(replay_message(row)).await {
         Ok(a) => a,
         Err(e) => {
             let why = no_answer(&e);
@@ -498,12 +492,7 @@ async fn replay(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Step {
             );
         }
     };
-    let (ok, text) = match &answer {
-        Message::CheckoutResponse(r) => (r.ok, r.screen_messages.join(" ")),
-        Message::CheckinResponse(r) => (r.ok, r.screen_messages.join(" ")),
-        other => (false, format!("unexpected answer {}", other.id())),
-    };
-    let text = Some(text).filter(|t| !t.trim().is_empty());
+    let (ok, text) = verdict(&answer);
     if ok {
         let already = text
             .as_deref()
@@ -525,6 +514,258 @@ async fn replay(sip2: &Sip2Handle, row: &Entry, seen_since: bool) -> Step {
                 Some(text.unwrap_or_else(|| "refused by the library system".into())),
             ),
         )
+    }
+}
+
+/// The request that replays a loan or a return: with no-block, the original transaction (and
+/// return) date and the due date promised offline.
+fn replay_message(row: &Entry) -> Message {
+    let date = SipDateTime::parse(&row.transaction_at);
+    match row.action {
+        Action::Checkin => Message::Checkin(sip2::Checkin {
+            no_block: true,
+            transaction_date: date.clone(),
+            return_date: date,
+            item_id: row.item_id.clone().unwrap_or_default(),
+            ..Default::default()
+        }),
+        _ => Message::Checkout(sip2::Checkout {
+            sc_renewal_policy: false,
+            no_block: true,
+            transaction_date: date,
+            nb_due_date: row.due_at.as_deref().and_then(SipDateTime::parse),
+            patron_id: row.patron_id.clone().unwrap_or_default(),
+            item_id: row.item_id.clone().unwrap_or_default(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Did the ILS take the request, and what did it say (its screen messages)?
+fn verdict(answer: &Message) -> (bool, Option<String>) {
+    let (ok, text) = match answer {
+        Message::CheckoutResponse(r) => (r.ok, r.screen_messages.join(" ")),
+        Message::CheckinResponse(r) => (r.ok, r.screen_messages.join(" ")),
+        Message::RenewResponse(r) => (r.ok, r.screen_messages.join(" ")),
+        Message::RenewAllResponse(r) => (r.ok, r.screen_messages.join(" ")),
+        other => (false, format!("unexpected answer {}", other.id())),
+    };
+    (ok, Some(text).filter(|t| !t.trim().is_empty()))
+}
+
+/// What became of a conflict staff settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolveOutcome {
+    /// The ILS took the resend: done.
+    Resent,
+    /// Dropped: staff handled it at the ILS.
+    Dropped,
+    /// The ILS refused it again: still a conflict, with the new answer.
+    RefusedAgain,
+    /// The ILS did not answer: still a conflict. `maybe_sent`: the request left, and the ILS
+    /// may have applied it.
+    NoAnswer,
+}
+
+impl ResolveOutcome {
+    /// The key the staff page words (the JSON name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResolveOutcome::Resent => "resent",
+            ResolveOutcome::Dropped => "dropped",
+            ResolveOutcome::RefusedAgain => "refused_again",
+            ResolveOutcome::NoAnswer => "no_answer",
+        }
+    }
+}
+
+/// The report of `selfcheck sync resolve` and of the staff page's buttons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    pub id: i64,
+    pub outcome: ResolveOutcome,
+    /// The conflict is settled (resent or dropped); otherwise it stays with staff.
+    pub resolved: bool,
+    /// The ILS's answer to a resend, or why there was none.
+    pub message: Option<String>,
+    /// A resend without an answer may have reached the ILS.
+    pub maybe_sent: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("there is no journal row {0}")]
+    Unknown(i64),
+    #[error("row {id} is not an open conflict: {now}")]
+    NotOpen { id: i64, now: String },
+    #[error(
+        "row {0} cannot be sent again: the item has later transactions at this kiosk, and \
+         sending this one now would put them out of order; put it right at the desk and drop it"
+    )]
+    LaterRows(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Drop conflict `id`: staff handled it at the ILS, the kiosk sends nothing.
+pub async fn drop_conflict(
+    store: &StoreHandle,
+    id: i64,
+    note: Option<String>,
+) -> Result<Resolved, ResolveError> {
+    let (row, _) = open_conflict(store, id).await?;
+    settle_resolution(store, &row, journal::Resolution::Dropped, note).await?;
+    Ok(settled_by_staff(
+        &row,
+        Resolved::new(id, ResolveOutcome::Dropped, None),
+    ))
+}
+
+/// Send conflict `id` again now, on staff's word that its cause is put right at the desk: a
+/// loan or a return as the sync replays it (no-block, its own dates), a renewal asked for
+/// again as of now. A resend the ILS refuses, or leaves unanswered, stays a conflict with the
+/// new answer. Not when the item has later rows at this kiosk: sent now, it would reach the ILS
+/// after them.
+pub async fn resend(
+    sip2: &Sip2Handle,
+    store: &StoreHandle,
+    id: i64,
+    note: Option<String>,
+) -> Result<Resolved, ResolveError> {
+    let (row, later) = open_conflict(store, id).await?;
+    if later {
+        return Err(ResolveError::LaterRows(id));
+    }
+    let report = match sip2.request(resend_message(&row)).await {
+        Ok(answer) => match verdict(&answer) {
+            (true, text) => {
+                let how = journal::Resolution::Resent;
+                settle_resolution(store, &row, how, note).await?;
+                Resolved::new(id, ResolveOutcome::Resent, text)
+            }
+            (false, text) => {
+                let why = text.unwrap_or_else(|| "refused by the library system".into());
+                let message = why.clone();
+                store
+                    .call(move |c| journal::settle(c, id, State::Conflict, Some(&message)))
+                    .await?;
+                Resolved::new(id, ResolveOutcome::RefusedAgain, Some(why))
+            }
+        },
+        Err(e) => {
+            let maybe_sent = !matches!(e, ClientError::Offline(_));
+            if maybe_sent {
+                let message = format!(
+                    "sent again, no answer ({e}): check at the desk whether the library \
+                     system applied it before sending it again"
+                );
+                store
+                    .call(move |c| journal::note_attempt(c, id, &message))
+                    .await?;
+            }
+            Resolved {
+                maybe_sent,
+                ..Resolved::new(id, ResolveOutcome::NoAnswer, Some(no_answer(&e)))
+            }
+        }
+    };
+    Ok(settled_by_staff(&row, report))
+}
+
+impl Resolved {
+    fn new(id: i64, outcome: ResolveOutcome, message: Option<String>) -> Resolved {
+        Resolved {
+            id,
+            outcome,
+            resolved: matches!(outcome, ResolveOutcome::Resent | ResolveOutcome::Dropped),
+            message,
+            maybe_sent: false,
+        }
+    }
+}
+
+/// Log what staff did: the row and the outcome, never the patron.
+fn settled_by_staff(row: &Entry, report: Resolved) -> Resolved {
+    tracing::info!(
+        id = row.id,
+        action = row.action.as_str(),
+        outcome = ?report.outcome,
+        "staff settled a conflict"
+    );
+    report
+}
+
+/// Row `id` if it is an open conflict, and whether its item has later rows.
+async fn open_conflict(store: &StoreHandle, id: i64) -> Result<(Entry, bool), ResolveError> {
+    let (row, later) = store
+        .call(move |c| {
+            let row = journal::get(c, id)?;
+            let later = match row.as_ref().and_then(|r| r.item_id.as_deref()) {
+                Some(item) => journal::later_row_of_item(c, item, id)?,
+                None => false,
+            };
+            Ok((row, later))
+        })
+        .await?;
+    let row = row.ok_or(ResolveError::Unknown(id))?;
+    if row.state != State::Conflict {
+        return Err(not_open(store, id).await);
+    }
+    Ok((row, later))
+}
+
+/// The error for row `id`, which is not (or no longer) an open conflict: what it is now.
+async fn not_open(store: &StoreHandle, id: i64) -> ResolveError {
+    let now = store
+        .call(move |c| Ok((journal::get(c, id)?, journal::resolution(c, id)?)))
+        .await;
+    let now = match now {
+        Ok((_, Some((how, at)))) => format!("staff {} it at {at}", how.as_str()),
+        Ok((Some(row), None)) => format!("it is {}", row.state.as_str()),
+        Ok((None, None)) => "it is gone".into(),
+        Err(e) => e.to_string(),
+    };
+    ResolveError::NotOpen { id, now }
+}
+
+/// Record the resolution; another hand may have settled the row while the resend was out.
+async fn settle_resolution(
+    store: &StoreHandle,
+    row: &Entry,
+    how: journal::Resolution,
+    note: Option<String>,
+) -> Result<(), ResolveError> {
+    let id = row.id;
+    let done = store
+        .call(move |c| journal::resolve(c, id, how, note.as_deref()))
+        .await?;
+    if done {
+        return Ok(());
+    }
+    Err(not_open(store, id).await)
+}
+
+/// The request a resend sends: a loan or a return as the sync replays it; a renewal asked for
+/// again as of now (no promise was made offline).
+fn resend_message(row: &Entry) -> Message {
+    if row.action != Action::Renew {
+        return replay_message(row);
+    }
+    let transaction_date = Some(SipDateTime::now_local());
+    let patron_id = row.patron_id.clone().unwrap_or_default();
+    match &row.item_id {
+        Some(item) => Message::Renew(sip2::Renew {
+            transaction_date,
+            patron_id,
+            item_id: Some(item.clone()),
+            ..Default::default()
+        }),
+        None => Message::RenewAll(sip2::RenewAll {
+            transaction_date,
+            patron_id,
+            ..Default::default()
+        }),
     }
 }
 

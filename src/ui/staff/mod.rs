@@ -126,6 +126,7 @@ struct Inner {
     reader_busy: Cell<bool>,
     sip2_busy: Cell<bool>,
     syncing: Cell<bool>,
+    resolving: Cell<bool>,
 }
 
 /// Install staff mode's handlers on the staff adapters and on the hidden staff button.
@@ -149,6 +150,7 @@ pub fn connect(window: &AppWindow, ctx: StaffContext) -> StaffMode {
         reader_busy: Cell::new(false),
         sip2_busy: Cell::new(false),
         syncing: Cell::new(false),
+        resolving: Cell::new(false),
     });
     let mode = StaffMode { inner };
     window
@@ -193,10 +195,13 @@ impl StaffMode {
         let m = self.clone();
         diagnostics.on_sip2_test(move || m.sip2_test());
 
+        let queue = window.global::<QueueAdapter>();
         let m = self.clone();
-        window
-            .global::<QueueAdapter>()
-            .on_sync_now(move || m.sync_now());
+        queue.on_sync_now(move || m.sync_now());
+        let m = self.clone();
+        queue.on_resend_conflict(move |id| m.resolve_conflict(id, true));
+        let m = self.clone();
+        queue.on_drop_conflict(move |id| m.resolve_conflict(id, false));
     }
 
     /// Restart the staff idle timer (the bridge calls this on every touch).

@@ -1,4 +1,5 @@
-//! The queue page: the offline queue and its conflicts, and the sync on demand.
+//! The queue page: the offline queue and its conflicts, the sync on demand, and a conflict
+//! resent or dropped with a touch (what `selfcheck sync resolve` does).
 
 use super::*;
 
@@ -47,14 +48,10 @@ impl StaffMode {
             .spawn(async move { crate::sync::run(&sip2, &store, |_, _| {}).await });
         let m = self.clone();
         self.on_ui(async move {
-            let outcome = match job.await {
-                Ok(Ok(report)) => {
-                    tracing::info!(?report, "staff ran the sync");
-                    Ok(report)
-                }
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
+            let outcome = outcome(job.await);
+            if let Ok(report) = &outcome {
+                tracing::info!(?report, "staff ran the sync");
+            }
             m.inner.syncing.set(false);
             m.with_window(|w| {
                 let queue = w.global::<QueueAdapter>();
@@ -81,6 +78,58 @@ impl StaffMode {
     }
 }
 
+impl StaffMode {
+    /// Resend (`resend`) or drop conflict `id`, then show what happened and the queue again.
+    pub(super) fn resolve_conflict(&self, id: i32, resend: bool) {
+        self.touch();
+        if self.inner.resolving.replace(true) {
+            return;
+        }
+        self.with_window(|w| w.global::<QueueAdapter>().set_resolving(true));
+        let sip2 = self.inner.ctx.sip2.clone();
+        let store = self.inner.ctx.store.clone();
+        let id = i64::from(id);
+        let job = self.inner.ctx.runtime.spawn(async move {
+            if resend {
+                crate::sync::resend(&sip2, &store, id, None).await
+            } else {
+                crate::sync::drop_conflict(&store, id, None).await
+            }
+        });
+        let m = self.clone();
+        self.on_ui(async move {
+            let outcome = outcome(job.await);
+            m.inner.resolving.set(false);
+            m.with_window(|w| {
+                let queue = w.global::<QueueAdapter>();
+                queue.set_resolving(false);
+                queue.set_result(match outcome {
+                    Ok(r) => queue.invoke_resolve_report(
+                        r.outcome.as_str().into(),
+                        r.message.unwrap_or_default().into(),
+                    ),
+                    Err(e) => {
+                        tracing::warn!("cannot resolve conflict {id}: {e}");
+                        queue.invoke_resolve_report("failed".into(), e.into())
+                    }
+                });
+            });
+            m.refresh_queue();
+        });
+    }
+}
+
+/// A background job's result, or why there is none, in words.
+fn outcome<T, E: std::fmt::Display>(
+    joined: Result<Result<T, E>, tokio::task::JoinError>,
+) -> Result<T, String> {
+    match joined {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A patron id with all but its last four characters hidden.
 pub fn mask_patron(id: &str) -> String {
     let chars: Vec<char> = id.trim().chars().collect();
@@ -96,24 +145,33 @@ pub fn mask_patron(id: &str) -> String {
 }
 
 /// A journal row as the queue page shows it; the action and the state go as the journal's
-/// keys ("checkout", "queued", ...), which the view words in the UI's language.
+/// keys ("checkout", "queued", ...), which the view words in the UI's language. The patron id
+/// is masked, except on a conflict: staff need it to put the loan right at the desk.
 pub fn queue_row(e: &Entry) -> QueueRow {
+    let conflict = e.state == State::Conflict;
     let when = SipDateTime::parse(e.transaction_at.trim()).map_or_else(
         || e.transaction_at.trim().to_string(),
         |d| d.datetime.format("%Y-%m-%d %H:%M").to_string(),
     );
     QueueRow {
+        id: clamp_i32(e.id),
         when: when.into(),
         action: e.action.as_str().into(),
         item: e.item_id.clone().unwrap_or_default().into(),
         patron: e
             .patron_id
             .as_deref()
-            .map(mask_patron)
+            .map(|p| {
+                if conflict {
+                    p.trim().into()
+                } else {
+                    mask_patron(p)
+                }
+            })
             .unwrap_or_default()
             .into(),
         state: e.state.as_str().into(),
         detail: e.message.clone().unwrap_or_default().into(),
-        conflict: e.state == State::Conflict,
+        conflict,
     }
 }
