@@ -123,9 +123,16 @@ pub fn now_stamp() -> String {
 
 /// Write an action; returns its id. Its own transaction: durable when this returns.
 pub fn record(conn: &mut Connection, e: &NewEntry<'_>) -> Result<i64, StoreError> {
-    let now = now_stamp();
     let tx = conn.transaction()?;
-    tx.execute(
+    let id = insert(&tx, e)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Write an action in the caller's transaction (with what else must be durable with it).
+pub fn insert(conn: &Connection, e: &NewEntry<'_>) -> Result<i64, StoreError> {
+    let now = now_stamp();
+    conn.execute(
         "INSERT INTO journal (action, patron_id, item_id, state, offline, transaction_at, due_at,
                               created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
@@ -140,9 +147,7 @@ pub fn record(conn: &mut Connection, e: &NewEntry<'_>) -> Result<i64, StoreError
             now
         ],
     )?;
-    let id = tx.last_insert_rowid();
-    tx.commit()?;
-    Ok(id)
+    Ok(conn.last_insert_rowid())
 }
 
 /// Record the ILS's answer (or staff's verdict): `Done`, `Refused` or `Conflict`.
