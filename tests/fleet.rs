@@ -1308,3 +1308,81 @@ fn mosquitto_commands_reach_the_headless_kiosk() {
     );
     assert_no_patron_data(&watcher.all());
 }
+
+/// Every circulation answer is counted in the daily statistics the metrics are made of: loans
+/// and returns online, a renewal and a loan made offline, each in its session's language;
+/// with telemetry off the outbox stays empty.
+#[test]
+fn circulation_is_counted_in_the_daily_statistics() {
+    use common::circulation::{identify, item, patron, place};
+    use serde_json::json;
+    let site = common::circulation::Site::new();
+    let mut commands = vec![
+        json!({"cmd": "start", "activity": "borrow"}),
+        json!({"cmd": "language", "code": "zh_CN"}),
+    ];
+    commands.extend(identify(&patron(8), "0000"));
+    commands.extend([place(&item(1)), place(&item(3))]);
+    commands.extend([json!({"cmd": "done"}), json!({"cmd": "done"})]);
+    commands.extend([
+        json!({"cmd": "clear_pad"}),
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+        json!({"cmd": "done"}),
+        json!({"cmd": "clear_pad"}),
+        json!({"cmd": "start", "activity": "account"}),
+    ]);
+    commands.extend(identify(&patron(8), "0000"));
+    commands.extend([
+        json!({"cmd": "renew", "item": item(3)}),
+        json!({"cmd": "cancel"}),
+        json!({"cmd": "cut"}),
+        json!({"cmd": "start", "activity": "borrow"}),
+    ]);
+    commands.extend(identify(&patron(8), "0000"));
+    commands.extend([place(&item(4)), json!({"cmd": "done"})]);
+    let out = site.run(&commands);
+    let outcomes: Vec<(String, String)> = out
+        .iter()
+        .filter(|l| l["kind"] == "ils")
+        .map(|l| {
+            (
+                l["exchange"]["request"].as_str().unwrap_or("").to_string(),
+                l["exchange"]["outcome"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .filter(|(request, _)| request != "patron")
+        .collect();
+    let renewed = outcomes
+        .iter()
+        .find(|(r, _)| r == "renew")
+        .map(|(_, o)| o.clone())
+        .expect("a renewal answered");
+    let conn = store::open(&site.dir.path().join(store::DB_FILE)).expect("db");
+    let today = site.settings.terminal.zone().today();
+    let counts = store::stats::day_counts(&conn, today).expect("counts");
+    assert_eq!(counts.all.loans, 3, "{outcomes:?} {counts:?}");
+    assert_eq!(counts.all.returns, 1, "{counts:?}");
+    assert_eq!(
+        (counts.all.renewals, counts.all.refusals),
+        if renewed == "ok" { (1, 0) } else { (0, 1) },
+        "{outcomes:?} {counts:?}"
+    );
+    assert_eq!(counts.offline.loans, 1, "{counts:?}");
+    // The first session's two loans were in Chinese; each session starts in the default.
+    assert_eq!(counts.by_language.get("zh_CN"), Some(&2), "{counts:?}");
+    assert_eq!(
+        counts.by_language.values().sum::<u64>(),
+        4 + u64::from(renewed == "ok")
+    );
+    assert_eq!(
+        counts.by_media_type.values().sum::<u64>(),
+        4 + u64::from(renewed == "ok")
+    );
+    assert_eq!(
+        store::fleet::outbox_status(&conn).expect("outbox").pending,
+        0,
+        "telemetry off: no outbox"
+    );
+}
