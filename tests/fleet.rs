@@ -1386,3 +1386,63 @@ fn circulation_is_counted_in_the_daily_statistics() {
         "telemetry off: no outbox"
     );
 }
+
+/// The window's kiosk core (without its window) in the fleet: it publishes its state and info,
+/// goes out of order on the fleet's command (its screen says so), asks for the restart the
+/// fleet wants, and says offline when it stops.
+#[test]
+fn the_window_core_publishes_and_obeys_the_fleet() {
+    let handle = selfcheck::fleet::broker::start_embedded("127.0.0.1:0", None).expect("broker");
+    let port = handle.local_addr().port();
+    let watcher = Watcher::start(port, "test-core", &format!("{PREFIX}/w1/#"), false);
+    let data = tempfile::tempdir().expect("tmp");
+    let settings = kiosk_settings(&format!("mqtt://127.0.0.1:{port}"), "w1", "wk1");
+    let screens: Arc<Mutex<Vec<selfcheck::kiosk::ScreenModel>>> = Arc::default();
+    let sink = screens.clone();
+    let core = selfcheck::app::start_core_with(
+        &settings,
+        selfcheck::config::layers::Layers::new(None, data.path()),
+        &selfcheck::board::Board::load("sim").expect("sim board"),
+        data.path(),
+        move |m| sink.lock().expect("screens").push(m),
+        Arc::new(|| {}),
+    )
+    .expect("core");
+    let topic = |kind: &str| format!("{PREFIX}/w1/wk1/{kind}");
+    watcher.wait_for("online and info", Duration::from_secs(20), |seen| {
+        seen.iter()
+            .any(|s| s.topic == topic("state") && s.payload == b"online")
+            && seen.iter().any(|s| s.topic == topic("info"))
+    });
+    assert_eq!(watcher.on(&topic("info"))[0].json()["board"], "sim");
+    watcher.publish(
+        &topic("cmd/out-of-order"),
+        r#"{"id": "w1", "reason": "cleaning"}"#,
+        false,
+    );
+    assert_eq!(
+        reply_to(&watcher, &topic("cmd/out-of-order"), "w1")["ok"],
+        true
+    );
+    watcher.wait_for("out of order", Duration::from_secs(10), |seen| {
+        seen.iter()
+            .any(|s| s.topic == topic("state") && s.payload == b"out-of-order")
+    });
+    assert!(screens.lock().expect("screens").iter().any(|m| matches!(
+        &m.screen,
+        selfcheck::kiosk::Screen::OutOfOrder { reason, .. } if reason == "cleaning"
+    )));
+    watcher.publish(&topic("cmd/restart"), r#"{"id": "w2"}"#, false);
+    assert_eq!(reply_to(&watcher, &topic("cmd/restart"), "w2")["ok"], true);
+    let until = Instant::now() + Duration::from_secs(10);
+    while !core.restart_requested() {
+        assert!(Instant::now() < until, "no restart asked");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    core.shutdown();
+    watcher.wait_for("offline", Duration::from_secs(10), |seen| {
+        seen.iter()
+            .rfind(|s| s.topic == topic("state"))
+            .is_some_and(|s| s.payload == b"offline")
+    });
+}
