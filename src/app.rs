@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::board::{Board, RfidReaderKind};
 use crate::config::Settings;
-use crate::fleet::{Event as TelemetryEvent, LogTelemetry, Telemetry};
+use crate::config::layers::Layers;
+use crate::fleet::FleetHandle;
 use crate::kiosk::{Event, Fault, Kiosk, KioskConfig, Rules, ScreenModel};
 use crate::rfid::reader::SharedReader;
 use crate::rfid::sim::SimPad;
@@ -47,13 +49,24 @@ pub struct Core {
     pub simulated: bool,
     /// How the receipt printer did at its last print (staff mode's status).
     pub printer_state: Arc<Mutex<crate::runtime::receipts::PrinterState>>,
+    /// The fleet's publisher (disabled with telemetry off).
+    pub fleet: FleetHandle,
+    /// The fleet asked for a restart.
+    restart: Arc<AtomicBool>,
     demo_ils: Option<ServerHandle>,
 }
 
 impl Core {
-    /// Stop the kiosk core and the in-process demo ILS, waiting a little for both.
+    /// Whether the fleet asked for a restart.
+    pub fn restart_requested(&self) -> bool {
+        self.restart.load(Ordering::SeqCst)
+    }
+
+    /// Stop the kiosk core, the fleet's publisher (it says `offline`) and the in-process demo
+    /// ILS, waiting a little for each.
     pub fn shutdown(self) {
         drop(self.events);
+        self.runtime.block_on(self.fleet.shutdown());
         if let Some(server) = self.demo_ils {
             self.runtime.block_on(server.shutdown());
         }
@@ -74,6 +87,25 @@ pub fn start_core(
     show: impl Fn(ScreenModel) + Send + 'static,
     on_staff_card: StaffCardHook,
 ) -> Result<Core> {
+    start_core_with(
+        settings,
+        Layers::new(None, data_dir),
+        board,
+        data_dir,
+        show,
+        on_staff_card,
+    )
+}
+
+/// [`start_core`] for settings read from `layers`, where the fleet's `settings` command writes.
+pub fn start_core_with(
+    settings: &Settings,
+    layers: Layers,
+    board: &Board,
+    data_dir: &Path,
+    show: impl Fn(ScreenModel) + Send + 'static,
+    on_staff_card: StaffCardHook,
+) -> Result<Core> {
     let db = data_dir.join(store::DB_FILE);
     let store = StoreHandle::spawn(store::open(&db)?).context("cannot start the store thread")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -83,11 +115,31 @@ pub fn start_core(
         .build()
         .context("cannot start the async runtime")?;
 
-    let telemetry = LogTelemetry;
-    telemetry.publish(&TelemetryEvent::Started {
-        terminal: settings.terminal.id.clone(),
-        version: env!("CARGO_PKG_VERSION").into(),
+    let (fleet, commands) = crate::runtime::fleet::start(
+        settings,
+        &board.name,
+        data_dir,
+        layers,
+        &store,
+        runtime.handle(),
+    );
+    let probes = fleet.is_enabled().then(|| {
+        crate::runtime::fleet::spawn_probes(settings, board.printer.clone(), runtime.handle())
     });
+    let restart = Arc::new(AtomicBool::new(false));
+    let asked = restart.clone();
+    let telemetry = crate::runtime::fleet::Telemetry {
+        fleet: fleet.clone(),
+        commands,
+        probes,
+        on_restart: Arc::new(move || {
+            asked.store(true, Ordering::SeqCst);
+            #[cfg(feature = "gui")]
+            if let Err(e) = slint::quit_event_loop() {
+                tracing::warn!("cannot close the window for the restart: {e}");
+            }
+        }),
+    };
 
     let link = runtime
         .block_on(crate::runtime::link::connect_ils(
@@ -146,7 +198,7 @@ pub fn start_core(
         offline_enabled: settings.offline.enabled,
         retention: crate::runtime::Retention::from_settings(&settings.offline),
     };
-    runtime.spawn(serve_kiosk(kiosk, shell, rx, show, watch));
+    runtime.spawn(serve_kiosk(kiosk, shell, rx, show, watch, telemetry));
     let ticks = events.clone();
     runtime.spawn(async move {
         let mut interval = tokio::time::interval(IDLE_TICK);
@@ -169,6 +221,8 @@ pub fn start_core(
         pad,
         simulated,
         printer_state,
+        fleet,
+        restart,
         demo_ils: link.demo.map(|(_, server)| server),
     })
 }
@@ -217,8 +271,9 @@ pub fn run(
         .set_library_name(settings.terminal.library_name.clone().into());
     let ui = bridge::Bridge::new(&window);
     let for_cards = window.as_weak();
-    let core = start_core(
+    let core = start_core_with(
         &settings,
+        settings_files.clone(),
         &board,
         data_dir,
         move |model| ui.show(model),
@@ -278,9 +333,11 @@ pub fn run(
     window.run().context("the UI event loop failed")?;
     notifier.stopping();
     drop(watchdog);
+    let fleet_restart = core.restart_requested();
     core.shutdown();
     Ok(match staff.exit_request() {
         Some(ExitRequest::Restart) => Ended::Restart,
+        _ if fleet_restart => Ended::Restart,
         Some(ExitRequest::Quit) | None => Ended::Closed,
     })
 }

@@ -388,7 +388,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Run(args) if args.headless => run_headless(&cli.global, &args),
         Command::Run(args) => {
             let data_dir = data_dir(cli.global.data_dir.as_deref())?;
-            let (settings, source) = load_settings(&cli.global)?;
+            let (mut settings, source) = load_settings(&cli.global)?;
+            demo_telemetry(&mut settings, &cli.global, &source);
             let board = Board::load(&cli.global.board)?;
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
@@ -401,14 +402,46 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             selfcheck::display::apply_env(&settings.display)?;
             let _screen_on = selfcheck::display::keep_screen_on(&settings.display);
             let fullscreen = args.fullscreen || board.name != "sim";
-            match selfcheck::app::run(settings, source, board, &data_dir, fullscreen)? {
-                selfcheck::app::Ended::Closed => Ok(ExitCode::SUCCESS),
-                selfcheck::app::Ended::Restart => {
-                    tracing::info!("restart asked from staff mode");
-                    Ok(ExitCode::from(selfcheck::runtime::RESTART_EXIT_CODE))
-                }
-            }
+            let ended = selfcheck::app::run(settings, source, board, &data_dir, fullscreen)?;
+            Ok(exit_code(ended))
         }
+    }
+}
+
+/// The exit status of a kiosk run: a restart (asked by staff mode or the fleet) is
+/// [`selfcheck::runtime::RESTART_EXIT_CODE`] for the service manager.
+fn exit_code(ended: selfcheck::app::Ended) -> ExitCode {
+    match ended {
+        selfcheck::app::Ended::Closed => ExitCode::SUCCESS,
+        selfcheck::app::Ended::Restart => {
+            tracing::info!("restart asked: exiting for the service manager to start again");
+            ExitCode::from(selfcheck::runtime::RESTART_EXIT_CODE)
+        }
+    }
+}
+
+/// The demo (no settings file) publishes to the embedded broker, so the lobby and `fleet
+/// status` have live data with nothing else installed. A `telemetry.enabled` the terminal's
+/// own file sets is kept.
+fn demo_telemetry(settings: &mut Settings, global: &GlobalArgs, layers: &Layers) {
+    let settings_file = config::locate(
+        global.config.as_deref(),
+        std::env::var(config::ENV_CONFIG).ok().as_deref(),
+        Path::new(config::SYSTEM_CONFIG),
+    );
+    if settings_file.is_some() {
+        return;
+    }
+    let set_locally = std::fs::read_to_string(&layers.local)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .is_some_and(|t| {
+            t.get("telemetry")
+                .and_then(toml::Value::as_table)
+                .is_some_and(|t| t.contains_key("enabled"))
+        });
+    if !set_locally {
+        settings.telemetry.enabled = true;
     }
 }
 
@@ -593,7 +626,7 @@ fn security_config(settings: &Settings) -> selfcheck::rfid::reader::SecurityConf
 
 /// `selfcheck run --headless`: JSON lines in and out, no window.
 fn run_headless(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
-    let (settings, _) = load_settings(global)?;
+    let (settings, layers) = load_settings(global)?;
     let data_dir = data_dir(global.data_dir.as_deref())?;
     let input: Box<dyn std::io::BufRead + Send> = if args.events == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
@@ -602,8 +635,14 @@ fn run_headless(global: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot open the events file {}", args.events))?;
         Box::new(std::io::BufReader::new(file))
     };
-    selfcheck::runtime::headless::run(settings, &data_dir, input, Box::new(std::io::stdout()))?;
-    Ok(ExitCode::SUCCESS)
+    let ended = selfcheck::runtime::headless::run_kiosk(
+        settings,
+        layers,
+        &data_dir,
+        input,
+        Box::new(std::io::stdout()),
+    )?;
+    Ok(exit_code(ended))
 }
 
 fn config_check(global: &GlobalArgs, file: Option<PathBuf>) -> Result<ExitCode> {

@@ -405,7 +405,10 @@ fn check_tree(watcher: &Watcher, kiosk: &Kiosk, events: usize) {
         let on = |t: &str| seen.iter().filter(|s| s.topic == t).count();
         on(&kiosk.topic("state")) > 0
             && on(&kiosk.topic("info")) > 0
-            && on(&kiosk.topic("health")) > 0
+            // The health the kiosk set (a report made before it was set may come first).
+            && seen
+                .iter()
+                .any(|s| s.topic == kiosk.topic("health") && s.json()["queue_depth"] == 2)
             && on(&kiosk.topic("event")) >= events
             && seen.iter().any(|s| {
                 s.topic == kiosk.topic("metrics") && s.json()["loans"].as_u64().unwrap_or(0) > 0
@@ -424,7 +427,11 @@ fn check_tree(watcher: &Watcher, kiosk: &Kiosk, events: usize) {
     assert_eq!(info["terminal"], kiosk.settings.terminal.id.as_str());
     assert_eq!(info["library_name"], "Biblioteca Civica");
     assert_eq!(info["simulated"], false);
-    let health = watcher.on(&kiosk.topic("health"))[0].json();
+    let health = watcher
+        .on(&kiosk.topic("health"))
+        .last()
+        .expect("health")
+        .json();
     assert_eq!(health["queue_depth"], 2);
     assert_eq!(health["printer"], "absent");
     assert!(
@@ -631,6 +638,27 @@ fn events_written_before_a_crash_are_sent_when_the_kiosk_comes_back() {
     assert_eq!(watcher.all().len(), 12);
 }
 
+/// The reply (checked against its schema) to the command with `id` sent on `topic`.
+fn reply_to(watcher: &Watcher, topic: &str, id: &str) -> serde_json::Value {
+    let topic = format!("{topic}/reply");
+    watcher.wait_for(
+        &format!("the reply on {topic}"),
+        Duration::from_secs(15),
+        |seen| {
+            seen.iter()
+                .any(|s| s.topic == topic && s.json()["id"] == id)
+        },
+    );
+    let reply = watcher
+        .on(&topic)
+        .into_iter()
+        .map(|s| s.json())
+        .find(|r| r["id"] == id)
+        .expect("reply");
+    assert_valid("command-reply", &reply);
+    reply
+}
+
 fn command_round_trip(port: u16, broker: &str, site: &str) {
     let watcher = Watcher::start(
         port,
@@ -646,25 +674,7 @@ fn command_round_trip(port: u16, broker: &str, site: &str) {
             .any(|s| s.topic == kiosk.topic("state") && s.payload == b"online")
     });
     let cmd = |name: &str| format!("{}/{name}", kiosk.topic("cmd"));
-    let reply_of = |name: &str, id: &str| -> serde_json::Value {
-        let topic = format!("{}/reply", cmd(name));
-        watcher.wait_for(
-            &format!("the reply to {name}"),
-            Duration::from_secs(15),
-            |seen| {
-                seen.iter()
-                    .any(|s| s.topic == topic && s.json()["id"] == id)
-            },
-        );
-        let reply = watcher
-            .on(&topic)
-            .into_iter()
-            .map(|s| s.json())
-            .find(|r| r["id"] == id)
-            .expect("reply");
-        assert_valid("command-reply", &reply);
-        reply
-    };
+    let reply_of = |name: &str, id: &str| reply_to(&watcher, &cmd(name), id);
 
     watcher.publish(&cmd("sync"), r#"{"id": "c1"}"#, false);
     let r = reply_of("sync", "c1");
@@ -891,4 +901,548 @@ fn the_broker_command_serves_clients() {
         .map(|t| t["metrics"]["loans"].as_u64().unwrap_or(0))
         .sum();
     assert!(loans > 0, "{terminals:?}");
+}
+
+/// `selfcheck run --headless` as a child process with telemetry on, its input kept open (so it
+/// runs until killed or told to restart) and its JSON lines collected.
+struct HeadlessKiosk {
+    child: Child,
+    input: Option<std::process::ChildStdin>,
+    lines: Arc<Mutex<Vec<serde_json::Value>>>,
+    data: PathBuf,
+    topic_base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl HeadlessKiosk {
+    /// `id`: the terminal id to set, `None` to leave it at its default.
+    fn start(broker: &str, site: &str, id: Option<&str>) -> HeadlessKiosk {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tmp");
+        let data = dir.path().join("data");
+        let config = dir.path().join("site.toml");
+        let id_line = id.map(|id| format!("id = \"{id}\"\n")).unwrap_or_default();
+        std::fs::write(
+            &config,
+            format!(
+                "[terminal]\n{id_line}library_name = \"Biblioteca Civica\"\n\
+                 time_zone = \"Europe/Rome\"\n\n[telemetry]\nenabled = true\n\
+                 broker = \"{broker}\"\nsite = \"{site}\"\nmetrics_interval_secs = 5\n"
+            ),
+        )
+        .expect("settings");
+        let mut child = common::selfcheck()
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["run", "--headless", "--events", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("selfcheck run --headless");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (sink, out) = (lines.clone(), child.stdout.take().expect("stdout"));
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(value) = serde_json::from_str(&line) {
+                    sink.lock().expect("lines").push(value);
+                }
+            }
+        });
+        let input = child.stdin.take();
+        let terminal = id.map_or_else(
+            || selfcheck::fleet::terminal_id(&selfcheck::config::Terminal::default().id),
+            str::to_string,
+        );
+        HeadlessKiosk {
+            child,
+            input,
+            lines,
+            data,
+            topic_base: format!("{PREFIX}/{site}/{terminal}"),
+            _dir: dir,
+        }
+    }
+
+    fn topic(&self, kind: &str) -> String {
+        format!("{}/{kind}", self.topic_base)
+    }
+
+    fn send(&mut self, commands: &[serde_json::Value]) {
+        use std::io::Write;
+        let input = self.input.as_mut().expect("input open");
+        for c in commands {
+            writeln!(input, "{c}").expect("write a command");
+        }
+        input.flush().expect("flush");
+    }
+
+    fn wait_line(&self, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !self.lines.lock().expect("lines").iter().any(&done) {
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}: {:#?}",
+                self.lines.lock().expect("lines")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Wait until `n` circulation exchanges with this outcome were reported.
+    fn wait_exchanges(&self, request: &str, outcome: &str, n: usize) {
+        let count = |lines: &[serde_json::Value]| {
+            lines
+                .iter()
+                .filter(|l| {
+                    l["kind"] == "ils"
+                        && l["exchange"]["request"] == request
+                        && l["exchange"]["outcome"] == outcome
+                })
+                .count()
+        };
+        let until = Instant::now() + Duration::from_secs(30);
+        while count(&self.lines.lock().expect("lines")) < n {
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {n} {request} {outcome}: {:#?}",
+                self.lines.lock().expect("lines")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for HeadlessKiosk {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Demo patron Anna (no loans, PIN 0000) and demo shelf books.
+fn anna() -> String {
+    common::circulation::patron(8)
+}
+
+/// A session at the kiosk: the pad cleared, `activity` started (in Italian, Anna's card and
+/// PIN when she borrows), `items` put on the pad, done, and done on the summary.
+fn session(kiosk: &mut HeadlessKiosk, activity: &str, items: &[u32]) {
+    let mut commands = vec![
+        serde_json::json!({"cmd": "clear_pad"}),
+        serde_json::json!({"cmd": "start", "activity": activity}),
+        serde_json::json!({"cmd": "language", "code": "it"}),
+    ];
+    if activity == "borrow" {
+        commands.extend(common::circulation::identify(&anna(), "0000"));
+    }
+    commands.extend(
+        items
+            .iter()
+            .map(|n| common::circulation::place(&common::circulation::item(*n))),
+    );
+    commands.push(serde_json::json!({"cmd": "done"}));
+    commands.push(serde_json::json!({"cmd": "done"}));
+    kiosk.send(&commands);
+}
+
+fn borrow(kiosk: &mut HeadlessKiosk, items: &[u32]) {
+    session(kiosk, "borrow", items);
+}
+
+fn give_back(kiosk: &mut HeadlessKiosk, items: &[u32]) {
+    session(kiosk, "return", items);
+}
+
+/// The ids of the circulation events seen, each once.
+fn event_ids(seen: &[Seen]) -> Vec<String> {
+    let mut ids: Vec<String> = seen
+        .iter()
+        .filter(|s| s.topic.ends_with("/event"))
+        .map(|s| s.json()["id"].to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// A headless kiosk session with telemetry to Mosquitto: the whole topic tree after real
+/// loans (online and offline) and returns, every payload against its schema and free of patron
+/// data; the broker stopped mid-session (the events made meanwhile arrive once each when it is
+/// back); then the last will after kill -9.
+#[test]
+fn mosquitto_headless_kiosk_session_publishes_and_survives_the_broker() {
+    let Some((_dir, mut broker)) = mosquitto() else {
+        return;
+    };
+    let watcher = Watcher::start(broker.port, "test-headless", &format!("{PREFIX}/#"), false);
+    let events = Watcher::start(
+        broker.port,
+        "test-headless-events",
+        &format!("{PREFIX}/+/+/event"),
+        true,
+    );
+    let mut kiosk = HeadlessKiosk::start(&broker.url(), "h1", Some("hk1"));
+    watcher.wait_for("online", Duration::from_secs(20), |seen| {
+        seen.iter()
+            .any(|s| s.topic == kiosk.topic("state") && s.payload == b"online")
+    });
+    borrow(&mut kiosk, &[1, 3]);
+    kiosk.wait_exchanges("checkout", "ok", 2);
+    give_back(&mut kiosk, &[1]);
+    kiosk.wait_exchanges("checkin", "ok", 1);
+    // Offline: the loan is queued and published as offline.
+    kiosk.send(&[serde_json::json!({"cmd": "cut"})]);
+    borrow(&mut kiosk, &[4]);
+    kiosk.wait_exchanges("checkout", "queued", 1);
+    kiosk.send(&[serde_json::json!({"cmd": "restore"})]);
+
+    watcher.wait_for(
+        "four events and the metrics",
+        Duration::from_secs(30),
+        |seen| {
+            let on = |t: &str| seen.iter().filter(|s| s.topic == t).count();
+            on(&kiosk.topic("event")) >= 4
+                && on(&kiosk.topic("info")) > 0
+                && on(&kiosk.topic("health")) > 0
+                && seen.iter().any(|s| {
+                    s.topic == kiosk.topic("metrics") && s.json()["loans"].as_u64() == Some(3)
+                })
+        },
+    );
+    for s in watcher.all() {
+        let kind = s.topic.rsplit('/').next().unwrap_or("");
+        match kind {
+            "state" => assert_valid("state", &serde_json::Value::String(s.text())),
+            "info" | "health" | "metrics" | "event" => assert_valid(kind, &s.json()),
+            _ => {}
+        }
+    }
+    let published: Vec<serde_json::Value> = watcher
+        .on(&kiosk.topic("event"))
+        .iter()
+        .map(Seen::json)
+        .collect();
+    let actions: Vec<(&str, bool)> = published
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["offline"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("checkout", false),
+            ("checkout", false),
+            ("checkin", false),
+            ("checkout", true)
+        ],
+        "{published:#?}"
+    );
+    assert!(published.iter().all(|e| e["outcome"] == "ok"));
+    assert_eq!(published[0]["language"], "it", "the session's language");
+    assert!(
+        published[0]["title"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "{published:#?}"
+    );
+    let metrics = watcher
+        .on(&kiosk.topic("metrics"))
+        .last()
+        .expect("metrics")
+        .json();
+    assert_eq!(metrics["returns"], 1, "{metrics}");
+    assert_eq!(metrics["offline"]["loans"], 1, "{metrics}");
+    assert_eq!(metrics["by_language"]["it"], 4, "{metrics}");
+    let info = watcher.on(&kiosk.topic("info"))[0].json();
+    assert_eq!(info["terminal"], "hk1");
+    assert_eq!(info["simulated"], false);
+    let health = watcher
+        .on(&kiosk.topic("health"))
+        .last()
+        .expect("health")
+        .json();
+    assert_eq!(health["ils_online"], true, "{health}");
+
+    // The broker stops mid-session: the return made meanwhile waits in the outbox and is
+    // delivered, once, when it is back.
+    watcher.wait_for("the events delivered", Duration::from_secs(10), |_| {
+        event_ids(&events.all()).len() >= 4
+    });
+    broker.stop();
+    give_back(&mut kiosk, &[3]);
+    kiosk.wait_exchanges("checkin", "ok", 2);
+    broker.spawn();
+    events.wait_for("the fifth event", Duration::from_secs(60), |seen| {
+        event_ids(seen).len() >= 5
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(event_ids(&events.all()).len(), 5, "none lost, none doubled");
+
+    let late = Watcher::start(
+        broker.port,
+        "test-headless-late",
+        &format!("{PREFIX}/h1/#"),
+        false,
+    );
+    late.wait_for("online again", Duration::from_secs(30), |seen| {
+        seen.iter()
+            .any(|s| s.topic == kiosk.topic("state") && s.payload == b"online")
+    });
+    kiosk.child.kill().expect("kill -9");
+    let _ = kiosk.child.wait();
+    late.wait_for("the last will", Duration::from_secs(30), |seen| {
+        seen.iter()
+            .any(|s| s.topic == kiosk.topic("state") && s.payload == b"offline")
+    });
+    assert_no_patron_data(&watcher.all());
+    assert_no_patron_data(&events.all());
+    assert_no_patron_data(&late.all());
+}
+
+/// The fleet's commands obeyed by a headless kiosk: sync, out of order and back (on its screen
+/// and its state), settings saved into the terminal's own file or refused with every problem,
+/// and restart (exit status 75). The terminal id left at its default is this machine's own.
+#[test]
+fn mosquitto_commands_reach_the_headless_kiosk() {
+    let Some((_dir, broker)) = mosquitto() else {
+        return;
+    };
+    let watcher = Watcher::start(
+        broker.port,
+        "test-headless-cmd",
+        &format!("{PREFIX}/#"),
+        false,
+    );
+    let mut kiosk = HeadlessKiosk::start(&broker.url(), "h2", None);
+    if Path::new("/etc/machine-id").is_file() {
+        assert_ne!(kiosk.topic_base, format!("{PREFIX}/h2/kiosk-01"));
+    }
+    watcher.wait_for("online", Duration::from_secs(20), |seen| {
+        seen.iter()
+            .any(|s| s.topic == kiosk.topic("state") && s.payload == b"online")
+    });
+    let cmd = |name: &str| format!("{}/{name}", kiosk.topic("cmd"));
+    let reply_of = |name: &str, id: &str| reply_to(&watcher, &cmd(name), id);
+
+    watcher.publish(&cmd("sync"), r#"{"id": "s1"}"#, false);
+    assert_eq!(reply_of("sync", "s1")["ok"], true);
+
+    watcher.publish(
+        &cmd("out-of-order"),
+        r#"{"id": "s2", "reason": "inventory"}"#,
+        false,
+    );
+    let r = reply_of("out-of-order", "s2");
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["message"], "out of order: inventory");
+    watcher.wait_for("out of order", Duration::from_secs(10), |seen| {
+        seen.iter()
+            .any(|s| s.topic == kiosk.topic("state") && s.payload == b"out-of-order")
+    });
+    kiosk.wait_line("the out-of-order screen", |l| {
+        l["kind"] == "screen"
+            && l["model"]["screen"] == "out_of_order"
+            && l["model"]["fault"] == "staff"
+            && l["model"]["reason"] == "inventory"
+    });
+    watcher.publish(&cmd("in-service"), r#"{"id": "s3"}"#, false);
+    assert_eq!(reply_of("in-service", "s3")["message"], "in service");
+    watcher.wait_for("online again", Duration::from_secs(10), |seen| {
+        seen.iter()
+            .rfind(|s| s.topic == kiosk.topic("state"))
+            .is_some_and(|s| s.payload == b"online")
+    });
+
+    let good = serde_json::json!({"id": "s4", "toml": "[terminal]\nidle_timeout_secs = 90\n"});
+    watcher.publish(&cmd("settings"), &good.to_string(), false);
+    let r = reply_of("settings", "s4");
+    assert_eq!(r["ok"], true, "{r}");
+    let local = std::fs::read_to_string(kiosk.data.join("config.toml")).expect("terminal file");
+    assert!(local.contains("idle_timeout_secs = 90"), "{local}");
+    let bad = serde_json::json!({"id": "s5", "toml": "[terminal]\npin_attempts = 0\n"});
+    watcher.publish(&cmd("settings"), &bad.to_string(), false);
+    let r = reply_of("settings", "s5");
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        r["errors"].as_array().is_some_and(|e| e.iter().any(|e| e
+            .as_str()
+            .is_some_and(|e| e.starts_with("terminal.pin_attempts")))),
+        "{r}"
+    );
+    let after = std::fs::read_to_string(kiosk.data.join("config.toml")).expect("terminal file");
+    assert_eq!(after, local, "nothing written");
+
+    watcher.publish(&cmd("restart"), r#"{"id": "s6"}"#, false);
+    assert_eq!(reply_of("restart", "s6")["ok"], true);
+    let until = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = kiosk.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < until,
+            "the kiosk did not exit for its restart"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(75));
+    kiosk.wait_line("the commands in the output", |l| {
+        l["kind"] == "fleet_command" && l["command"] == "restart"
+    });
+    watcher.wait_for(
+        "offline after the restart",
+        Duration::from_secs(10),
+        |seen| {
+            seen.iter()
+                .rfind(|s| s.topic == kiosk.topic("state"))
+                .is_some_and(|s| s.payload == b"offline")
+        },
+    );
+    assert_no_patron_data(&watcher.all());
+}
+
+/// Every circulation answer is counted in the daily statistics the metrics are made of: loans
+/// and returns online, a renewal and a loan made offline, each in its session's language;
+/// with telemetry off the outbox stays empty.
+#[test]
+fn circulation_is_counted_in_the_daily_statistics() {
+    use common::circulation::{identify, item, patron, place};
+    use serde_json::json;
+    let site = common::circulation::Site::new();
+    let mut commands = vec![
+        json!({"cmd": "start", "activity": "borrow"}),
+        json!({"cmd": "language", "code": "zh_CN"}),
+    ];
+    commands.extend(identify(&patron(8), "0000"));
+    commands.extend([place(&item(1)), place(&item(3))]);
+    commands.extend([json!({"cmd": "done"}), json!({"cmd": "done"})]);
+    commands.extend([
+        json!({"cmd": "clear_pad"}),
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+        json!({"cmd": "done"}),
+        json!({"cmd": "clear_pad"}),
+        json!({"cmd": "start", "activity": "account"}),
+    ]);
+    commands.extend(identify(&patron(8), "0000"));
+    commands.extend([
+        json!({"cmd": "renew", "item": item(3)}),
+        json!({"cmd": "cancel"}),
+        json!({"cmd": "cut"}),
+        json!({"cmd": "start", "activity": "borrow"}),
+    ]);
+    commands.extend(identify(&patron(8), "0000"));
+    commands.extend([place(&item(4)), json!({"cmd": "done"})]);
+    let out = site.run(&commands);
+    let outcomes: Vec<(String, String)> = out
+        .iter()
+        .filter(|l| l["kind"] == "ils")
+        .map(|l| {
+            (
+                l["exchange"]["request"].as_str().unwrap_or("").to_string(),
+                l["exchange"]["outcome"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .filter(|(request, _)| request != "patron")
+        .collect();
+    let renewed = outcomes
+        .iter()
+        .find(|(r, _)| r == "renew")
+        .map(|(_, o)| o.clone())
+        .expect("a renewal answered");
+    let conn = store::open(&site.dir.path().join(store::DB_FILE)).expect("db");
+    let today = site.settings.terminal.zone().today();
+    let counts = store::stats::day_counts(&conn, today).expect("counts");
+    assert_eq!(counts.all.loans, 3, "{outcomes:?} {counts:?}");
+    assert_eq!(counts.all.returns, 1, "{counts:?}");
+    assert_eq!(
+        (counts.all.renewals, counts.all.refusals),
+        if renewed == "ok" { (1, 0) } else { (0, 1) },
+        "{outcomes:?} {counts:?}"
+    );
+    assert_eq!(counts.offline.loans, 1, "{counts:?}");
+    // The first session's two loans were in Chinese; each session starts in the default.
+    assert_eq!(counts.by_language.get("zh_CN"), Some(&2), "{counts:?}");
+    assert_eq!(
+        counts.by_language.values().sum::<u64>(),
+        4 + u64::from(renewed == "ok")
+    );
+    assert_eq!(
+        counts.by_media_type.values().sum::<u64>(),
+        4 + u64::from(renewed == "ok")
+    );
+    assert_eq!(
+        store::fleet::outbox_status(&conn).expect("outbox").pending,
+        0,
+        "telemetry off: no outbox"
+    );
+}
+
+/// The window's kiosk core (without its window) in the fleet: it publishes its state and info,
+/// goes out of order on the fleet's command (its screen says so), asks for the restart the
+/// fleet wants, and says offline when it stops.
+#[test]
+fn the_window_core_publishes_and_obeys_the_fleet() {
+    let handle = selfcheck::fleet::broker::start_embedded("127.0.0.1:0", None).expect("broker");
+    let port = handle.local_addr().port();
+    let watcher = Watcher::start(port, "test-core", &format!("{PREFIX}/w1/#"), false);
+    let data = tempfile::tempdir().expect("tmp");
+    let settings = kiosk_settings(&format!("mqtt://127.0.0.1:{port}"), "w1", "wk1");
+    let screens: Arc<Mutex<Vec<selfcheck::kiosk::ScreenModel>>> = Arc::default();
+    let sink = screens.clone();
+    let core = selfcheck::app::start_core_with(
+        &settings,
+        selfcheck::config::layers::Layers::new(None, data.path()),
+        &selfcheck::board::Board::load("sim").expect("sim board"),
+        data.path(),
+        move |m| sink.lock().expect("screens").push(m),
+        Arc::new(|| {}),
+    )
+    .expect("core");
+    let topic = |kind: &str| format!("{PREFIX}/w1/wk1/{kind}");
+    watcher.wait_for("online and info", Duration::from_secs(20), |seen| {
+        seen.iter()
+            .any(|s| s.topic == topic("state") && s.payload == b"online")
+            && seen.iter().any(|s| s.topic == topic("info"))
+    });
+    assert_eq!(watcher.on(&topic("info"))[0].json()["board"], "sim");
+    watcher.publish(
+        &topic("cmd/out-of-order"),
+        r#"{"id": "w1", "reason": "cleaning"}"#,
+        false,
+    );
+    assert_eq!(
+        reply_to(&watcher, &topic("cmd/out-of-order"), "w1")["ok"],
+        true
+    );
+    watcher.wait_for("out of order", Duration::from_secs(10), |seen| {
+        seen.iter()
+            .any(|s| s.topic == topic("state") && s.payload == b"out-of-order")
+    });
+    assert!(screens.lock().expect("screens").iter().any(|m| matches!(
+        &m.screen,
+        selfcheck::kiosk::Screen::OutOfOrder { reason, .. } if reason == "cleaning"
+    )));
+    watcher.publish(&topic("cmd/restart"), r#"{"id": "w2"}"#, false);
+    assert_eq!(reply_to(&watcher, &topic("cmd/restart"), "w2")["ok"], true);
+    let until = Instant::now() + Duration::from_secs(10);
+    while !core.restart_requested() {
+        assert!(Instant::now() < until, "no restart asked");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    core.shutdown();
+    watcher.wait_for("offline", Duration::from_secs(10), |seen| {
+        seen.iter()
+            .rfind(|s| s.topic == topic("state"))
+            .is_some_and(|s| s.payload == b"offline")
+    });
 }

@@ -171,6 +171,16 @@ impl Kiosk {
         self.session.is_some()
     }
 
+    /// The language of the session (or of the welcome screen).
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Why the kiosk is out of order, when it is.
+    pub fn fault(&self) -> Option<&Fault> {
+        self.out_of_order.as_ref()
+    }
+
     /// Requests sent and not yet answered.
     pub fn requests_in_flight(&self) -> usize {
         self.pending.len()

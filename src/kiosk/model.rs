@@ -93,6 +93,8 @@ pub enum FaultKind {
     Reader,
     /// The library system cannot be reached and offline lending is off.
     Link,
+    /// Staff took the kiosk out of service (from the fleet), with their reason.
+    Staff,
 }
 
 impl FaultKind {
@@ -100,6 +102,7 @@ impl FaultKind {
         match self {
             FaultKind::Reader => "reader",
             FaultKind::Link => "link",
+            FaultKind::Staff => "staff",
         }
     }
 }
@@ -122,6 +125,13 @@ impl Fault {
     pub fn link(reason: impl Into<String>) -> Fault {
         Fault {
             kind: FaultKind::Link,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn staff(reason: impl Into<String>) -> Fault {
+        Fault {
+            kind: FaultKind::Staff,
             reason: reason.into(),
         }
     }

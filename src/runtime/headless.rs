@@ -33,6 +33,10 @@
 //!
 //! At the end of its input the driver waits for the background sync and then, at most
 //! [`MAIL_DRAIN`], for the e-mail outbox to be sent.
+//!
+//! With `[telemetry] enabled` the driver publishes to the fleet and carries out the fleet's
+//! commands between input lines (each reported as a `fleet_command` line); `restart` ends it
+//! with [`crate::app::Ended::Restart`].
 
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
@@ -42,10 +46,12 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::fleet::Obeyed;
 use super::link::{IlsLink, LinkOptions, connect_ils};
 use super::receipts::ReceiptService;
 use super::shell::{Shell, ShellConfig};
 use super::{JsonLines, Runner, Sink};
+use crate::app::Ended;
 use crate::board::PrinterBoard;
 use crate::config::Settings;
 use crate::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, ReceiptKind, Rules};
@@ -200,21 +206,91 @@ pub fn run(
     input: Box<dyn BufRead + Send>,
     out: Box<dyn Write + Send>,
 ) -> Result<()> {
+    let layers = crate::config::layers::Layers::new(None, data_dir);
+    run_kiosk(settings, layers, data_dir, input, out).map(|_| ())
+}
+
+/// [`run`] with the settings read from `layers` (where the fleet's `settings` command
+/// writes). With `[telemetry] enabled` it publishes to the fleet and obeys its commands between
+/// input lines; it ends at the end of the input, or when the fleet asks for a restart.
+pub fn run_kiosk(
+    settings: Settings,
+    layers: crate::config::layers::Layers,
+    data_dir: &std::path::Path,
+    input: Box<dyn BufRead + Send>,
+    out: Box<dyn Write + Send>,
+) -> Result<Ended> {
     let db = data_dir.join(store::DB_FILE);
     let store = StoreHandle::spawn(store::open(&db)?).context("cannot start the store thread")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(drive(settings, store, input, out))
+    let (fleet, commands) =
+        super::fleet::start(&settings, "sim", data_dir, layers, &store, runtime.handle());
+    let probes = fleet.is_enabled().then(|| {
+        super::fleet::spawn_probes(
+            &settings,
+            crate::board::PrinterBoard::default(),
+            runtime.handle(),
+        )
+    });
+    let ended = runtime.block_on(drive(
+        settings,
+        store,
+        input,
+        out,
+        fleet.clone(),
+        commands,
+        probes,
+    ));
+    runtime.block_on(fleet.shutdown());
+    ended
 }
+
+/// Input lines read on a thread of their own, so that fleet commands are heard while the
+/// driver waits for the next line.
+fn read_lines(
+    mut input: Box<dyn BufRead + Send>,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<String>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    let spawned = std::thread::Builder::new()
+        .name("selfcheck-input".into())
+        .spawn(move || {
+            loop {
+                let mut line = String::new();
+                match input.read_line(&mut line) {
+                    Ok(0) => return,
+                    Ok(_) => {
+                        if tx.blocking_send(Ok(line)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the input thread: {e}");
+    }
+    rx
+}
+
+/// How often the headless kiosk with telemetry looks at its link between input lines.
+const FLEET_TICK: Duration = Duration::from_secs(1);
 
 async fn drive(
     settings: Settings,
     store: StoreHandle,
-    mut input: Box<dyn BufRead + Send>,
+    input: Box<dyn BufRead + Send>,
     out: Box<dyn Write + Send>,
-) -> Result<()> {
+    fleet: crate::fleet::FleetHandle,
+    mut commands: crate::fleet::FleetCommands,
+    probes: Option<tokio::sync::watch::Receiver<super::fleet::Probes>>,
+) -> Result<Ended> {
     let link = connect_ils(
         &settings,
         LinkOptions {
@@ -241,8 +317,10 @@ async fn drive(
     let rules =
         Rules::from_settings(&settings).with_printer(&settings, shell.receipts.has_printer());
     let kiosk = Kiosk::with_rules(kiosk_cfg, rules);
+    let telemetry = fleet.is_enabled();
     let mut runner = Runner::new(kiosk, shell, sink)
-        .with_retention(super::Retention::from_settings(&settings.offline));
+        .with_retention(super::Retention::from_settings(&settings.offline))
+        .with_fleet(fleet, probes);
     // Purge acknowledged rows past their retention, then wait (briefly) for the link: the
     // sync settles in the background whatever a previous run left open.
     runner.purge().await?;
@@ -251,13 +329,28 @@ async fn drive(
     let first = runner.kiosk.model();
     runner.sink.screen(&first);
 
-    let mut line = String::new();
+    let mut lines = read_lines(input);
+    let mut tick = tokio::time::interval(FLEET_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ended = Ended::Closed;
     loop {
-        line.clear();
-        let n = tokio::task::block_in_place(|| input.read_line(&mut line))?;
-        if n == 0 {
-            break;
-        }
+        let line = tokio::select! {
+            line = lines.recv() => match line {
+                Some(line) => line?,
+                None => break,
+            },
+            Some(request) = commands.recv() => {
+                if obey(&mut runner, request).await? {
+                    ended = Ended::Restart;
+                    break;
+                }
+                continue;
+            }
+            _ = tick.tick(), if telemetry => {
+                runner.check_link().await?;
+                continue;
+            }
+        };
         let text = line.trim();
         if text.is_empty() || text.starts_with('#') {
             continue;
@@ -282,7 +375,34 @@ async fn drive(
     if let Some((_, server)) = link.demo {
         server.shutdown().await;
     }
-    Ok(())
+    Ok(ended)
+}
+
+/// Carry out a fleet command, answer it and say so in the output; true: restart.
+async fn obey(runner: &mut Runner, request: crate::fleet::CommandRequest) -> Result<bool> {
+    let crate::fleet::CommandRequest { command, reply } = request;
+    let name = command.name();
+    let (answer, restart) = match super::fleet::obey(runner, &command) {
+        Obeyed::Reply(answer) => (answer, false),
+        Obeyed::Service(reason) => {
+            runner
+                .feed(Event::OutOfOrder(reason.map(crate::kiosk::Fault::staff)))
+                .await?;
+            (Ok(super::fleet::service_reply(runner)), false)
+        }
+        Obeyed::Restart => (Ok("restarting".to_string()), true),
+    };
+    runner.sink.note(json!({
+        "kind": "fleet_command",
+        "command": name,
+        "ok": answer.is_ok(),
+        "message": answer.as_ref().unwrap_or_else(|e| e),
+    }));
+    let _ = reply.send(answer);
+    if restart {
+        tokio::time::sleep(super::fleet::REPLY_GRACE).await;
+    }
+    Ok(restart)
 }
 
 async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {

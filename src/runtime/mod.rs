@@ -3,6 +3,7 @@
 //! background when it comes back), acknowledged journal rows purged. The window
 //! ([`serve`]) and the headless driver ([`headless`]) both drive a [`Runner`].
 
+pub mod fleet;
 pub mod headless;
 pub mod link;
 pub mod receipts;
@@ -16,6 +17,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::fleet::{FleetHandle, KioskState};
 use crate::kiosk::{Effect, Event, Kiosk, ScreenModel};
 use shell::{Exchange, Shell};
 
@@ -137,6 +139,13 @@ pub struct Runner {
     /// The background round of the e-mail outbox, and when the next is due.
     mail: Option<tokio::task::JoinHandle<Option<crate::receipt::Delivery>>>,
     next_mail_at: tokio::time::Instant,
+    /// The fleet's publisher (a disabled one publishes nothing).
+    fleet: FleetHandle,
+    /// The printer and clock as last probed, for the fleet's health.
+    probes: Option<watch::Receiver<fleet::Probes>>,
+    /// The journal's queue depth and conflicts, and when they were counted.
+    counts: (u64, u64),
+    counted_at: Option<tokio::time::Instant>,
 }
 
 /// How long rows a sync could not settle wait before the next try while the link stays up.
@@ -155,7 +164,59 @@ impl Runner {
             retry_sync_at: None,
             mail: None,
             next_mail_at: tokio::time::Instant::now(),
+            fleet: FleetHandle::disabled(crate::fleet::TelemetrySettings::default().outbox_max).0,
+            probes: None,
+            counts: (0, 0),
+            counted_at: None,
         }
+    }
+
+    /// Report to the fleet through `fleet` (its circulation events too), with the printer and
+    /// clock from `probes`.
+    pub fn with_fleet(
+        mut self,
+        fleet: FleetHandle,
+        probes: Option<watch::Receiver<fleet::Probes>>,
+    ) -> Runner {
+        self.shell.fleet = fleet.clone();
+        self.fleet = fleet;
+        self.probes = probes;
+        self
+    }
+
+    /// The publisher the runner reports to.
+    pub fn fleet(&self) -> &FleetHandle {
+        &self.fleet
+    }
+
+    /// Tell the publisher whether the kiosk serves and how it is; the journal is counted
+    /// again after circulation and every [`fleet::COUNT_EVERY`].
+    pub async fn report(&mut self) {
+        if !self.fleet.is_enabled() {
+            return;
+        }
+        self.fleet.set_state(match self.kiosk.fault() {
+            Some(f) => KioskState::OutOfOrder {
+                reason: f.reason.clone(),
+            },
+            None => KioskState::Online,
+        });
+        if self
+            .counted_at
+            .is_none_or(|at| at.elapsed() >= fleet::COUNT_EVERY)
+        {
+            if let Some(counts) = fleet::journal_counts(&self.shell.store).await {
+                self.counts = counts;
+            }
+            self.counted_at = Some(tokio::time::Instant::now());
+        }
+        let probes = self
+            .probes
+            .as_ref()
+            .map(|p| p.borrow().clone())
+            .unwrap_or_default();
+        self.fleet
+            .set_health(fleet::health(self, &probes, self.counts));
     }
 
     /// Keep journal rows this long (they are purged after each sync and once a day).
@@ -186,8 +247,11 @@ impl Runner {
                     self.show(model);
                     continue;
                 }
+                self.shell.language = self.kiosk.language();
                 let (next, exchange) = self.shell.run(effect).await?;
                 if let Some(x) = exchange {
+                    // The queue or the conflicts may have changed.
+                    self.counted_at = None;
                     self.exchange(&x);
                 }
                 if let Some(e) = next {
@@ -210,6 +274,7 @@ impl Runner {
             // The receipt lines were the session's: nothing of it stays.
             self.shell.print_lines.clear();
         }
+        self.report().await;
         Ok(())
     }
 
@@ -321,6 +386,7 @@ impl Runner {
         if self.purged_on != Some(chrono::Local::now().date_naive()) {
             self.purge().await?;
         }
+        self.report().await;
         Ok(())
     }
 
@@ -373,6 +439,7 @@ impl Runner {
         if report.remaining > 0 {
             self.retry_sync_at = Some(tokio::time::Instant::now() + SYNC_RETRY);
         }
+        self.counted_at = None;
         self.sink.sync(&report);
         self.feed(Event::SyncEnded).await?;
         self.purge().await
@@ -396,6 +463,7 @@ impl Runner {
             |_, _| {},
         )
         .await?;
+        self.counted_at = None;
         self.sink.sync(&report);
         self.purge().await
     }

@@ -10,6 +10,7 @@ use anyhow::Result;
 use tokio::sync::mpsc;
 
 use super::Runner;
+use super::fleet::{Obeyed, Telemetry};
 use super::shell::Shell;
 use crate::kiosk::{Event, Fault, Kiosk, ScreenModel, TagKind, TagSeen};
 
@@ -85,6 +86,8 @@ impl PadWatch {
 /// of them whenever it changes.
 #[derive(Default)]
 struct Faults {
+    /// Out of order by the fleet's command, until it says in service.
+    staff: Option<Fault>,
     fixed: Option<Fault>,
     reader_failures: u32,
     reader: Option<Fault>,
@@ -128,8 +131,9 @@ impl Faults {
     /// The fault to tell the core, when it differs from the one it was told last.
     fn changed(&mut self) -> Option<Option<Fault>> {
         let now = self
-            .fixed
+            .staff
             .clone()
+            .or_else(|| self.fixed.clone())
             .or_else(|| self.reader.clone())
             .or_else(|| self.link.clone());
         if now == self.told {
@@ -154,9 +158,17 @@ pub async fn serve_kiosk(
     mut rx: mpsc::Receiver<Event>,
     show: impl Fn(ScreenModel) + Send + 'static,
     watch: PadWatch,
+    telemetry: Telemetry,
 ) {
-    let mut runner =
-        Runner::new(kiosk, shell, Box::new(super::ShowOnly(show))).with_retention(watch.retention);
+    let Telemetry {
+        fleet,
+        mut commands,
+        probes,
+        on_restart,
+    } = telemetry;
+    let mut runner = Runner::new(kiosk, shell, Box::new(super::ShowOnly(show)))
+        .with_retention(watch.retention)
+        .with_fleet(fleet, probes);
     let mut poll = tokio::time::interval(PAD_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut faults = Faults {
@@ -174,11 +186,44 @@ pub async fn serve_kiosk(
             _ = poll.tick() => {
                 poll_once(&mut runner, &watch, &mut faults, &mut staff_on_pad).await
             }
+            Some(request) = commands.recv() => {
+                obey(&mut runner, &mut faults, request, on_restart.as_ref()).await
+            }
         };
         if let Err(e) = step {
             tracing::warn!("kiosk step failed: {e:#}");
         }
     }
+    runner.fleet().shutdown().await;
+}
+
+/// Carry out a fleet command and answer it.
+async fn obey(
+    runner: &mut Runner,
+    faults: &mut Faults,
+    request: crate::fleet::CommandRequest,
+    on_restart: &(dyn Fn() + Send + Sync),
+) -> Result<()> {
+    let crate::fleet::CommandRequest { command, reply } = request;
+    match super::fleet::obey(runner, &command) {
+        Obeyed::Reply(answer) => {
+            let _ = reply.send(answer);
+        }
+        Obeyed::Service(reason) => {
+            faults.staff = reason.map(Fault::staff);
+            if let Some(fault) = faults.changed() {
+                runner.feed(Event::OutOfOrder(fault)).await?;
+            }
+            let _ = reply.send(Ok(super::fleet::service_reply(runner)));
+        }
+        Obeyed::Restart => {
+            let _ = reply.send(Ok("restarting".into()));
+            // Time for the reply to leave before the window closes.
+            tokio::time::sleep(super::fleet::REPLY_GRACE).await;
+            on_restart();
+        }
+    }
+    Ok(())
 }
 
 /// One look at the link and the pad.

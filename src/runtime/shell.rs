@@ -13,8 +13,12 @@ use std::collections::HashMap;
 use chrono::{Duration as Days, Local, NaiveDate};
 use serde::Serialize;
 
+use crate::config::time_zone::Zone;
+use crate::fleet::FleetHandle;
+use crate::fleet::payload::{EventPayload, MediaKind, Outcome};
 use crate::kiosk::{
-    Effect, Event, IlsAnswer, IlsRequest, LoanLine, PatronAnswer, SecurityOutcome, TagKind, TagSeen,
+    Effect, Event, IlsAnswer, IlsRequest, Language, LoanLine, PatronAnswer, SecurityOutcome,
+    TagKind, TagSeen,
 };
 use crate::rfid::reader::SharedReader;
 use crate::rfid::tag::uid_hex;
@@ -22,7 +26,7 @@ use crate::rfid::{LibraryTag, Security, SecurityConfig, TagData, TypeOfUsage};
 use crate::sip2::client::{ClientError, Sip2Handle};
 use crate::sip2::{self, Message, SipDateTime};
 use crate::store::journal::{self, Action, NewEntry, State};
-use crate::store::{StoreError, StoreHandle, cache};
+use crate::store::{StoreError, StoreHandle, cache, stats};
 
 /// How long a new request waits for a sync busy with the same item's earlier rows.
 const EARLIER_ROWS_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -81,6 +85,8 @@ pub struct ShellConfig {
     pub security: SecurityConfig,
     /// Offline loan days by SIP2 media type code, `default` for the rest.
     pub loan_days: std::collections::BTreeMap<String, u32>,
+    /// Whose calendar day the daily statistics count (`terminal.time_zone`).
+    pub zone: Zone,
 }
 
 impl ShellConfig {
@@ -94,6 +100,7 @@ impl ShellConfig {
                 use_eas: s.rfid.use_eas,
             },
             loan_days: s.offline.loan_days.clone(),
+            zone: s.terminal.zone(),
         }
     }
 
@@ -142,6 +149,79 @@ pub struct Shell {
     /// The ILS's print lines (AG) of the session so far, for its receipt; the runner clears
     /// them when the session ends. Shared with the workers that send requests side by side.
     pub print_lines: PrintLines,
+    /// Where circulation events go (a disabled handle: nowhere, only the daily statistics).
+    pub fleet: FleetHandle,
+    /// The session's language, which the runner keeps current: counted with each action.
+    pub language: Language,
+}
+
+/// One circulation action as the daily statistics and the fleet see it: no patron, no item.
+#[derive(Debug, Clone)]
+struct Counted {
+    action: Action,
+    outcome: Outcome,
+    offline: bool,
+    media: MediaKind,
+    title: Option<String>,
+}
+
+impl Counted {
+    fn new(
+        action: Action,
+        ok: bool,
+        offline: bool,
+        media: MediaKind,
+        title: Option<String>,
+        item_id: &str,
+    ) -> Counted {
+        // A library system that answers with the item id for a title must not publish it.
+        let item_id = item_id.trim();
+        let title = title.filter(|t| item_id.is_empty() || !t.contains(item_id));
+        Counted {
+            action,
+            outcome: if ok { Outcome::Ok } else { Outcome::Refused },
+            offline,
+            media,
+            title,
+        }
+    }
+
+    /// An action the library system answered.
+    fn answered(
+        action: Action,
+        ok: bool,
+        media: Option<&sip2::MediaType>,
+        title: Option<String>,
+        item_id: &str,
+    ) -> Counted {
+        Counted::new(action, ok, false, MediaKind::from(media), title, item_id)
+    }
+
+    /// A loan or renewal the library system answered (30 has the layout of 12).
+    fn loan(action: Action, r: &sip2::CheckoutResponse, item_id: &str) -> Counted {
+        Counted::answered(
+            action,
+            r.ok,
+            r.media_type.as_ref(),
+            nonempty(&r.title_id),
+            item_id,
+        )
+    }
+
+    /// An action decided offline, with what the item cache knows of the item.
+    fn offline(action: Action, cached: Option<&cache::CachedItem>, item_id: &str) -> Counted {
+        let media = cached
+            .and_then(|c| c.1.as_deref())
+            .map(sip2::MediaType::from_code);
+        Counted::new(
+            action,
+            true,
+            true,
+            MediaKind::from(media.as_ref()),
+            cached.and_then(|c| c.0.clone()),
+            item_id,
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +295,55 @@ impl Shell {
             receipts: Default::default(),
             print_lines: PrintLines::default(),
             in_flight: journal::InFlight::default(),
+            fleet: FleetHandle::disabled(crate::fleet::TelemetrySettings::default().outbox_max).0,
+            language: Language::English,
         }
+    }
+
+    /// Circulation events go to this publisher's outbox.
+    pub fn with_fleet(mut self, fleet: FleetHandle) -> Shell {
+        self.fleet = fleet;
+        self
+    }
+
+    /// Write to the journal (`journal` returns the row) and count `counted` in the daily
+    /// statistics and, with telemetry on, in the fleet's outbox, all in one transaction: a
+    /// crash keeps all of it or none, so no action is counted twice or lost.
+    async fn journal_counted<F>(&self, journal: F, counted: Vec<Counted>) -> Result<i64, ShellError>
+    where
+        F: FnOnce(&rusqlite::Connection) -> Result<i64, StoreError> + Send + 'static,
+    {
+        let day = self.config.zone.today();
+        let language = self.language.code();
+        let outbox = self.fleet.is_enabled().then(|| self.fleet.outbox_max());
+        let events = !counted.is_empty();
+        let id = self
+            .store
+            .call(move |c| {
+                let tx = c.transaction()?;
+                let id = journal(&tx)?;
+                for n in counted {
+                    let event = EventPayload::now(
+                        n.action,
+                        n.outcome,
+                        n.offline,
+                        n.media,
+                        language,
+                        n.title.as_deref(),
+                    );
+                    stats::record(&tx, day, &stats::StatKey::of(&event))?;
+                    if let Some(max) = outbox {
+                        crate::store::fleet::enqueue_event(&tx, &event, max)?;
+                    }
+                }
+                tx.commit()?;
+                Ok(id)
+            })
+            .await?;
+        if events && outbox.is_some() {
+            self.fleet.notify();
+        }
+        Ok(id)
     }
 
     /// Read the pad: every tag on it, decoded (each tag read once while it stays).
@@ -327,6 +455,8 @@ impl Shell {
             in_flight: self.in_flight.clone(),
             receipts: self.receipts.clone(),
             print_lines: self.print_lines.clone(),
+            fleet: self.fleet.clone(),
+            language: self.language,
         };
         async move {
             let (answer, exchange) = worker.ils(request).await?;
@@ -557,19 +687,26 @@ impl Shell {
         Ok((answer, ex))
     }
 
-    /// Settle a row by the ILS's yes or no, with its screen messages.
+    /// Settle a row by the ILS's yes or no, with its screen messages, and count the action.
     async fn settle_answer(
         &self,
         id: i64,
         ok: bool,
         messages: &[String],
+        counted: Counted,
     ) -> Result<(), ShellError> {
         let state = if ok { State::Done } else { State::Refused };
-        self.settle(id, state, nonempty(&messages.join(" "))).await
+        let msg = nonempty(&messages.join(" "));
+        self.journal_counted(
+            move |c| journal::settle(c, id, state, msg.as_deref()).map(|()| id),
+            vec![counted],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Queue an action for the sync: the row of the request that just failed unsent
-    /// (`journal`), or a new one.
+    /// (`journal`), or a new one; counted as done offline.
     async fn queue_offline(
         &self,
         journal: Option<i64>,
@@ -577,19 +714,29 @@ impl Shell {
         patron: Option<&str>,
         item_id: &str,
         due: Option<String>,
+        counted: Counted,
     ) -> Result<i64, ShellError> {
-        match journal {
-            Some(id) => {
-                self.store
-                    .call(move |c| journal::queue(c, id, due.as_deref(), true))
-                    .await?;
-                Ok(id)
-            }
-            None => Ok(self
-                .record(action, patron, Some(item_id), State::Queued, due)
-                .await?
-                .0),
-        }
+        let patron = patron.map(str::to_string);
+        let item = item_id.to_string();
+        let at = SipDateTime::now_local().to_string();
+        self.journal_counted(
+            move |c| match journal {
+                Some(id) => journal::queue(c, id, due.as_deref(), true).map(|()| id),
+                None => journal::insert(
+                    c,
+                    &NewEntry {
+                        action,
+                        patron_id: patron.as_deref(),
+                        item_id: Some(&item),
+                        state: State::Queued,
+                        transaction_at: &at,
+                        due_at: due.as_deref(),
+                    },
+                ),
+            },
+            vec![counted],
+        )
+        .await
     }
 
     /// The item's earlier actions still in the journal (lent or returned offline, or left
@@ -634,7 +781,9 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::CheckoutResponse(r)) => {
-                self.settle_answer(id, r.ok, &r.screen_messages).await?;
+                let counted = Counted::loan(Action::Checkout, &r, &item_id);
+                self.settle_answer(id, r.ok, &r.screen_messages, counted)
+                    .await?;
                 self.print_lines.extend(&r.print_lines);
                 self.cache_item(
                     &item_id,
@@ -678,6 +827,7 @@ impl Shell {
             .config
             .loan_days(cached.as_ref().and_then(|c| c.1.as_deref()));
         let due = Local::now().date_naive() + Days::days(i64::from(days));
+        let counted = Counted::offline(Action::Checkout, cached.as_ref(), &item_id);
         let id = self
             .queue_offline(
                 journal,
@@ -685,6 +835,7 @@ impl Shell {
                 Some(&patron_id),
                 &item_id,
                 Some(due_sip(due)),
+                counted,
             )
             .await?;
         Ok((
@@ -713,9 +864,17 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::CheckinResponse(r)) => {
-                self.settle_answer(id, r.ok, &r.screen_messages).await?;
                 self.print_lines.extend(&r.print_lines);
                 let title = r.title_id.as_deref().and_then(nonempty);
+                let counted = Counted::answered(
+                    Action::Checkin,
+                    r.ok,
+                    r.media_type.as_ref(),
+                    title.clone(),
+                    &item_id,
+                );
+                self.settle_answer(id, r.ok, &r.screen_messages, counted)
+                    .await?;
                 self.cache_item(
                     &item_id,
                     title.clone(),
@@ -753,13 +912,14 @@ impl Shell {
         item_id: String,
         journal: Option<i64>,
     ) -> Result<(IlsAnswer, Exchange), ShellError> {
-        let id = self
-            .queue_offline(journal, Action::Checkin, None, &item_id, None)
-            .await?;
         let item = item_id.clone();
         let cached = self
             .store
             .call(move |c| cache::cached_item(c, &item))
+            .await?;
+        let counted = Counted::offline(Action::Checkin, cached.as_ref(), &item_id);
+        let id = self
+            .queue_offline(journal, Action::Checkin, None, &item_id, None, counted)
             .await?;
         Ok((
             IlsAnswer::Checkin {
@@ -795,7 +955,9 @@ impl Shell {
         });
         match self.sip2.request(msg).await {
             Ok(Message::RenewResponse(r)) => {
-                self.settle_answer(id, r.ok, &r.screen_messages).await?;
+                let counted = Counted::loan(Action::Renew, &r, &item_id);
+                self.settle_answer(id, r.ok, &r.screen_messages, counted)
+                    .await?;
                 let exchange =
                     Exchange::answered("renew", Some(item_id), r.ok, id, &r.screen_messages);
                 Ok((
@@ -828,8 +990,20 @@ impl Shell {
             Ok(Message::RenewAllResponse(r)) => {
                 // The row is done whatever the ILS renewed: its lists say which loans.
                 let exchange = Exchange::answered("renew_all", None, r.ok, id, &r.screen_messages);
-                self.settle(id, State::Done, exchange.message.clone())
-                    .await?;
+                // Each loan renewed or not is one renewal counted (nothing names the loans).
+                let renewal =
+                    |ok| Counted::new(Action::Renew, ok, false, MediaKind::Other, None, "");
+                let renewed = r.renewed_items.len().max(usize::from(r.renewed_count));
+                let unrenewed = r.unrenewed_items.len().max(usize::from(r.unrenewed_count));
+                let counted = std::iter::repeat_n(renewal(true), renewed)
+                    .chain(std::iter::repeat_n(renewal(false), unrenewed))
+                    .collect();
+                let msg = exchange.message.clone();
+                self.journal_counted(
+                    move |c| journal::settle(c, id, State::Done, msg.as_deref()).map(|()| id),
+                    counted,
+                )
+                .await?;
                 Ok((
                     IlsAnswer::RenewAll {
                         renewed: r.renewed_items,

@@ -93,7 +93,7 @@ pub fn cached_patron(
 }
 
 /// A cached item's (title, media type).
-type CachedItem = (Option<String>, Option<String>);
+pub type CachedItem = (Option<String>, Option<String>);
 
 pub fn cached_item(c: &rusqlite::Connection, id: &str) -> Result<Option<CachedItem>, StoreError> {
     use rusqlite::OptionalExtension;

@@ -138,9 +138,25 @@ pub fn record_with_pickup(
     e: &NewEntry<'_>,
     pickup: Option<&str>,
 ) -> Result<i64, StoreError> {
-    let now = now_stamp();
     let tx = conn.transaction()?;
-    tx.execute(
+    let id = insert_with_pickup(&tx, e, pickup)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Write an action in the caller's transaction (with what else must be durable with it).
+pub fn insert(conn: &Connection, e: &NewEntry<'_>) -> Result<i64, StoreError> {
+    insert_with_pickup(conn, e, None)
+}
+
+/// [`insert`] with the pickup location a delivery moves its hold to.
+pub fn insert_with_pickup(
+    conn: &Connection,
+    e: &NewEntry<'_>,
+    pickup: Option<&str>,
+) -> Result<i64, StoreError> {
+    let now = now_stamp();
+    conn.execute(
         "INSERT INTO journal (action, patron_id, item_id, state, offline, transaction_at, due_at,
                               created_at, updated_at, pickup)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
@@ -156,9 +172,7 @@ pub fn record_with_pickup(
             pickup
         ],
     )?;
-    let id = tx.last_insert_rowid();
-    tx.commit()?;
-    Ok(id)
+    Ok(conn.last_insert_rowid())
 }
 
 /// Record the ILS's answer (or staff's verdict): `Done`, `Refused` or `Conflict`.

@@ -188,7 +188,10 @@ impl Shell {
             (Ok(Message::HoldResponse(r)), journal) => {
                 let exchange = match journal {
                     Some(id) => {
-                        self.settle_answer(id, r.ok, &r.screen_messages).await?;
+                        // A hold change is journaled but is no circulation action: not counted.
+                        let state = if r.ok { State::Done } else { State::Refused };
+                        self.settle(id, state, nonempty(&r.screen_messages.join(" ")))
+                            .await?;
                         Exchange::answered(request, item, r.ok, id, &r.screen_messages)
                     }
                     None => Exchange {
