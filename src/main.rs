@@ -116,6 +116,10 @@ struct DemoIlsArgs {
     /// Import new .mrc files appearing in this folder while serving
     #[arg(long, value_name = "DIR")]
     watch: Option<PathBuf>,
+    /// Answer patron requests without CQ (valid patron password), as an ILS that cannot
+    /// verify PINs
+    #[arg(long)]
+    no_pin_check: bool,
 }
 
 #[derive(Args)]
@@ -556,6 +560,7 @@ fn demo_ils(args: DemoIlsArgs) -> Result<ExitCode> {
         login,
         error_detection: args.error_detection,
         charset: args.charset.parse().map_err(anyhow::Error::msg)?,
+        verifies_pins: !args.no_pin_check,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -635,3 +635,137 @@ fn an_unsure_return_of_a_book_on_loan_again_goes_to_staff_once_it_is_old() {
         "{conflict}"
     );
 }
+
+/// One borrow session: card, then PIN (if given) after the link was cut when `offline`, then
+/// the items.
+fn borrow_session(
+    patron_id: &str,
+    pin: Option<&str>,
+    offline: bool,
+    items: &[String],
+) -> Vec<serde_json::Value> {
+    let mut cmds = vec![
+        json!({"cmd": "start", "activity": "borrow"}),
+        json!({"cmd": "identify", "patron": patron_id}),
+    ];
+    if offline {
+        cmds.push(json!({"cmd": "cut"}));
+    }
+    if let Some(pin) = pin {
+        cmds.push(json!({"cmd": "pin", "pin": pin}));
+    }
+    cmds.extend(items.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "done"}));
+    cmds
+}
+
+#[test]
+fn an_ils_that_does_not_verify_pins_never_lends_on_a_pin() {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    let mut site = Site::with_ils(ServerConfig {
+        verifies_pins: false,
+        ..ServerConfig::default()
+    });
+    let anna = patron(ANNA);
+    // A wrong PIN, then the right one: neither is confirmed (no CQ), so neither lends.
+    for pin in ["9999", ANNA_PIN] {
+        let out = site.run(&borrow_session(&anna, Some(pin), false, &[item(1)]));
+        let refused = last_screen(&out, "refused");
+        assert_eq!(refused["notice"], "pin_not_verified", "{out:#?}");
+        assert!(refused["patron"].is_null(), "no account shown: {refused}");
+        assert!(exchanges(&out, "checkout").is_empty(), "{out:#?}");
+        let asked = exchanges(&out, "patron");
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0]["outcome"], "refused");
+        assert!(
+            asked[0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("CQ")),
+            "{}",
+            asked[0]
+        );
+    }
+    assert!(site.loans_of(&anna).is_empty());
+    assert_eq!(site.ils.transaction_count(Some("checkout")).expect("n"), 0);
+    // The site's answer: the card alone.
+    site.settings.terminal.require_pin = false;
+    let out = site.run(&borrow_session(&anna, None, false, &[item(1)]));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+    assert_eq!(site.loans_of(&anna), [item(1)]);
+}
+
+#[test]
+fn offline_a_pin_is_checked_only_against_a_verifier_from_an_online_session() {
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    let li = patron(1); // PIN 1234
+    // Anna borrows online with her PIN: the ILS confirmed it, the kiosk keeps its verifier.
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+    // Li is seen online with the card alone: cached, but with no verifier.
+    site.settings.terminal.require_pin = false;
+    let out = site.run(&borrow_session(&li, None, false, &[]));
+    assert_eq!(exchanges(&out, "patron")[0]["outcome"], "ok");
+    site.settings.terminal.require_pin = true;
+
+    // Offline, Anna's wrong PIN is refused by the verifier and the right one lends.
+    let out = site.run(&borrow_session(&anna, Some("9999"), true, &[item(3)]));
+    let pin = last_screen(&out, "pin");
+    assert_eq!(pin["notice"], "wrong_pin", "{out:#?}");
+    assert!(exchanges(&out, "checkout").is_empty());
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(3))["state"],
+        "done_offline",
+        "{out:#?}"
+    );
+    // Li has no verifier: refused offline whatever the PIN, plainly.
+    for pin in ["1234", "0000"] {
+        let out = site.run(&borrow_session(&li, Some(pin), true, &[item(4)]));
+        assert_eq!(last_screen(&out, "refused")["notice"], "no_offline_pin");
+        assert!(exchanges(&out, "checkout").is_empty(), "{out:#?}");
+    }
+    // A patron never seen here, with unknown patrons allowed offline: no verifier either.
+    site.settings.offline.allow_unknown_patrons = true;
+    let out = site.run(&borrow_session(&patron(3), Some("3456"), true, &[item(4)]));
+    assert_eq!(last_screen(&out, "refused")["notice"], "no_offline_pin");
+    assert!(exchanges(&out, "checkout").is_empty());
+}
+
+#[test]
+fn cached_patrons_expire_with_their_pin_verifiers() {
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    site.run(&borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    site.settings.offline.patron_cache_days = 10;
+    // Last seen online eleven days ago.
+    let db = site.dir.path().join(selfcheck::store::DB_FILE);
+    let conn = selfcheck::store::open(&db).expect("db");
+    let stamp = (chrono::Utc::now() - chrono::Duration::days(11))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let n = conn
+        .execute("UPDATE patron_cache SET updated_at = ?1", [&stamp])
+        .expect("backdate");
+    assert_eq!(n, 1);
+    drop(conn);
+    // Purged when the journal is (at the start of a run): offline, the PIN cannot be checked.
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    let purge = out
+        .iter()
+        .find(|v| v["kind"] == "purge")
+        .unwrap_or_else(|| panic!("no purge line: {out:#?}"));
+    assert_eq!(purge["cached_patrons"], 1);
+    assert_eq!(last_screen(&out, "refused")["notice"], "no_offline_pin");
+    assert!(exchanges(&out, "checkout").is_empty());
+    let conn = selfcheck::store::open(&db).expect("db");
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM patron_cache", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 0);
+}

@@ -217,6 +217,9 @@ pub struct Offline {
     pub loan_days: BTreeMap<String, u32>,
     /// Days an acknowledged journal row is kept before it is purged.
     pub journal_retention_days: u32,
+    /// Days a patron seen online stays in the offline cache (with the verifier of the PIN the
+    /// ILS accepted); older rows are purged with the journal.
+    pub patron_cache_days: u32,
 }
 
 impl Default for Offline {
@@ -228,6 +231,7 @@ impl Default for Offline {
             max_fine: 10.0,
             loan_days: BTreeMap::from([("default".into(), 21)]),
             journal_retention_days: 2,
+            patron_cache_days: 30,
         }
     }
 }
@@ -570,6 +574,12 @@ impl Settings {
             }
         }
 
+        if !(1..=365).contains(&o.patron_cache_days) {
+            bad(
+                "offline.patron_cache_days",
+                format!("{} is out of range (1 to 365 days)", o.patron_cache_days),
+            );
+        }
         let s = &self.staff;
         if !s.pin_hash.is_empty()
             && argon2::password_hash::phc::PasswordHash::new(&s.pin_hash).is_err()
@@ -988,6 +998,13 @@ mod tests {
             problem_keys("[offline]\nloan_days = { default = 0 }\n"),
             ["offline.loan_days.default"]
         );
+        assert_eq!(
+            problem_keys("[offline]\npatron_cache_days = 0\n"),
+            ["offline.patron_cache_days"]
+        );
+        assert_eq!(Settings::default().offline.patron_cache_days, 30);
+        let s = parse("[offline]\npatron_cache_days = 7\n").expect("valid");
+        assert_eq!(s.offline.patron_cache_days, 7);
     }
 
     #[test]

@@ -100,6 +100,8 @@ struct Session {
     offline_allowance: u32,
     /// The patron may borrow offline (known and not blocked, or unknown patrons allowed).
     offline_ok: bool,
+    /// A PIN was asked for and given: the session goes on only once it is confirmed.
+    pin_given: bool,
     items: Vec<Item>,
     loans: Vec<LoanLine>,
     messages: Vec<String>,
@@ -249,6 +251,7 @@ impl Kiosk {
                         patron: None,
                         offline_allowance: 0,
                         offline_ok: false,
+                        pin_given: false,
                         items: Vec::new(),
                         loans: Vec::new(),
                         messages: Vec::new(),
@@ -438,6 +441,7 @@ impl Kiosk {
         };
         s.phase = Phase::Checking;
         s.notice = None;
+        s.pin_given = true;
         // The PIN goes straight into the request and is not kept.
         self.request(
             Pending::Patron,
@@ -489,6 +493,9 @@ impl Kiosk {
         let activity = s.activity;
         if p.pin_ok == Some(false) {
             return self.wrong_pin();
+        }
+        if let Some(reason) = pin_unverified(s.pin_given, &p) {
+            return self.refuse_session(reason, Vec::new());
         }
         if p.offline {
             let allowed = rules.offline.enabled
@@ -1051,6 +1058,21 @@ fn same_isil(a: &str, b: &str) -> bool {
             .collect::<String>()
     };
     norm(a) == norm(b)
+}
+
+/// Why a session that asked for a PIN cannot go on although the PIN was not found wrong: only
+/// a PIN the ILS said is right (CQ = Y), or offline one that matched a verifier cached from
+/// such an answer, counts. `None` when no PIN was asked for or it was confirmed. An unknown
+/// patron online is refused as unknown, whatever the PIN.
+fn pin_unverified(pin_given: bool, p: &PatronAnswer) -> Option<Reason> {
+    if !pin_given || p.pin_ok == Some(true) || (!p.offline && !p.known) {
+        return None;
+    }
+    Some(if p.offline {
+        Reason::NoOfflinePin
+    } else {
+        Reason::PinNotVerified
+    })
 }
 
 /// A new item line from the tags first seen for it, held with a reason when it cannot go on.

@@ -178,6 +178,12 @@ pub enum Reason {
     WrongPin,
     /// Offline lending is switched off.
     OfflineDisabled,
+    /// A PIN is required and the library system did not say whether it is right (no CQ in
+    /// its answer): it cannot verify PINs, so the session is refused.
+    PinNotVerified,
+    /// Offline, a PIN is required and this kiosk holds no verifier of the patron's PIN from an
+    /// earlier online session.
+    NoOfflinePin,
 }
 
 /// One item on the pad (or scanned).

@@ -196,6 +196,19 @@ fn identified(k: &mut Kiosk, answer: PatronAnswer) -> Vec<Effect> {
     })
 }
 
+/// The borrow session was refused for `reason`; the screen model.
+fn assert_borrow_refused(k: &Kiosk, reason: Reason) -> ScreenModel {
+    let m = k.model();
+    assert_eq!(
+        m.screen,
+        Screen::Refused {
+            activity: Activity::Borrow
+        }
+    );
+    assert_eq!(m.notice, Some(reason));
+    m
+}
+
 fn checkout_ok(title: &str) -> IlsAnswer {
     IlsAnswer::Checkout {
         ok: true,
@@ -306,10 +319,19 @@ fn pin_not_required_goes_straight_to_the_ils() {
     );
     k.handle(Event::Start(Activity::Borrow));
     let fx = k.handle(Event::Patron(PATRON.into()));
-    assert!(matches!(
-        ils_requests(&fx).as_slice(),
-        [(_, IlsRequest::Patron { pin: None, .. })]
-    ));
+    let reqs = ils_requests(&fx);
+    let [(req, IlsRequest::Patron { pin: None, .. })] = reqs.as_slice() else {
+        panic!("one patron request without a PIN: {fx:?}");
+    };
+    // The card alone: no CQ is needed.
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Patron(PatronAnswer {
+            pin_ok: None,
+            ..patron_ok()
+        }),
+    });
+    assert_eq!(k.model().screen, Screen::Borrow);
 }
 
 #[test]
@@ -363,14 +385,7 @@ fn blocked_patron_cannot_borrow() {
             ..patron_ok()
         },
     );
-    let m = k.model();
-    assert_eq!(
-        m.screen,
-        Screen::Refused {
-            activity: Activity::Borrow
-        }
-    );
-    assert_eq!(m.notice, Some(Reason::Blocked));
+    let m = assert_borrow_refused(&k, Reason::Blocked);
     assert!(m.messages.contains(&"Your card is blocked.".to_string()));
     assert!(ils_requests(&k.handle(Event::Pad(vec![item_tag("E1", "31")]))).is_empty());
 }
@@ -697,18 +712,21 @@ fn offline_refuses_blocked_fined_and_unknown_patrons() {
         PatronAnswer {
             offline: true,
             known: false,
+            pin_ok: Some(true),
             ..PatronAnswer::default()
         },
         PatronAnswer {
             offline: true,
             known: true,
             blocked: true,
+            pin_ok: Some(true),
             ..PatronAnswer::default()
         },
         PatronAnswer {
             offline: true,
             known: true,
             fine_cents: 1001,
+            pin_ok: Some(true),
             ..PatronAnswer::default()
         },
     ] {
@@ -717,6 +735,48 @@ fn offline_refuses_blocked_fined_and_unknown_patrons() {
         identified(&mut k, answer.clone());
         assert_eq!(k.model().notice, Some(Reason::OfflineRules), "{answer:?}");
     }
+}
+
+#[test]
+fn a_pin_the_ils_does_not_confirm_refuses_the_session() {
+    // Online: the ILS left CQ out (it cannot verify PINs). Offline: no verifier is cached.
+    for (offline, reason) in [
+        (false, Reason::PinNotVerified),
+        (true, Reason::NoOfflinePin),
+    ] {
+        let mut k = circ();
+        if offline {
+            k.handle(Event::LinkChanged { online: false });
+        }
+        identified(
+            &mut k,
+            PatronAnswer {
+                offline,
+                pin_ok: None,
+                ..patron_ok()
+            },
+        );
+        let m = assert_borrow_refused(&k, reason);
+        assert!(m.patron.is_none(), "nothing of the account is shown");
+        let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+        assert!(ils_requests(&fx).is_empty(), "never a checkout: {fx:?}");
+    }
+}
+
+#[test]
+fn account_needs_a_confirmed_pin_too() {
+    let mut k = circ();
+    k.handle(Event::Start(Activity::Account));
+    identified(
+        &mut k,
+        PatronAnswer {
+            pin_ok: None,
+            ..patron_ok()
+        },
+    );
+    let m = k.model();
+    assert_eq!(m.notice, Some(Reason::PinNotVerified));
+    assert!(m.loans.is_empty() && m.patron.is_none());
 }
 
 #[test]

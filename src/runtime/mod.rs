@@ -250,18 +250,26 @@ impl Runner {
         self.purge().await
     }
 
-    /// Delete acknowledged journal rows past the retention: the kiosk keeps no reading
-    /// history.
+    /// Delete acknowledged journal rows past the retention (the kiosk keeps no reading
+    /// history) and cached patrons not seen online for `offline.patron_cache_days`, with their
+    /// PIN verifiers.
     pub async fn purge(&mut self) -> Result<()> {
         let days = self.retention_days;
-        let purged = self
+        let patron_days = self.shell.config.patron_cache_days;
+        let (purged, patrons) = self
             .shell
             .store
-            .call(move |c| crate::store::journal::purge_older_than(c, days))
+            .call(move |c| {
+                Ok((
+                    crate::store::journal::purge_older_than(c, days)?,
+                    crate::store::cache::purge_patrons_older_than(c, patron_days)?,
+                ))
+            })
             .await?;
         self.purged_on = Some(chrono::Local::now().date_naive());
-        if purged > 0 {
-            self.sink.note(json!({"kind": "purge", "rows": purged}));
+        if purged > 0 || patrons > 0 {
+            self.sink
+                .note(json!({"kind": "purge", "rows": purged, "cached_patrons": patrons}));
         }
         Ok(())
     }

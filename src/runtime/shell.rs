@@ -67,6 +67,21 @@ impl Exchange {
     }
 }
 
+/// Why a patron session with a PIN was refused when the ILS answered without CQ.
+const PIN_NOT_VERIFIED: &str = "the ILS did not say whether the PIN is valid (no CQ field): it \
+                                cannot verify PINs; with terminal.require_pin = true the session \
+                                is refused (set require_pin = false for the card alone)";
+
+/// A PIN was given, the ILS knows the patron, and said nothing about the PIN (no CQ): the PIN
+/// is not confirmed, and the session is refused. Logged with why (no patron id).
+fn pin_unconfirmed(pin_given: bool, known: bool, pin_ok: Option<bool>) -> bool {
+    let unconfirmed = pin_given && known && pin_ok.is_none();
+    if unconfirmed {
+        tracing::warn!("patron refused: {PIN_NOT_VERIFIED}");
+    }
+    unconfirmed
+}
+
 /// An answer of the wrong kind, as the error it is.
 fn unexpected(answer: Message) -> ClientError {
     ClientError::Protocol(format!("answer {answer:?}"))
@@ -79,6 +94,8 @@ pub struct ShellConfig {
     pub security: SecurityConfig,
     /// Offline loan days by SIP2 media type code, `default` for the rest.
     pub loan_days: std::collections::BTreeMap<String, u32>,
+    /// Days a patron not seen online stays in the offline cache.
+    pub patron_cache_days: u32,
 }
 
 impl ShellConfig {
@@ -92,6 +109,7 @@ impl ShellConfig {
                 use_eas: s.rfid.use_eas,
             },
             loan_days: s.offline.loan_days.clone(),
+            patron_cache_days: s.offline.patron_cache_days,
         }
     }
 
@@ -830,10 +848,16 @@ impl Shell {
                 .call(move |c| cache::cache_patron(c, &row))
                 .await?;
         }
-        let outcome = if !known || pin_ok == Some(false) {
+        let unverified = pin_unconfirmed(pin.is_some(), known, pin_ok);
+        let outcome = if !known || pin_ok == Some(false) || unverified {
             "refused"
         } else {
             "ok"
+        };
+        let message = if unverified {
+            Some(PIN_NOT_VERIFIED.to_string())
+        } else {
+            nonempty(&answer.screen_messages.join(" "))
         };
         Ok((
             IlsAnswer::Patron(PatronAnswer {
@@ -855,7 +879,7 @@ impl Shell {
                 item: None,
                 outcome,
                 journal: None,
-                message: nonempty(&answer.screen_messages.join(" ")),
+                message,
             },
         ))
     }
@@ -883,9 +907,15 @@ impl Shell {
             },
             Some(r) => {
                 let pin_ok = match (&pin, &r.pin_hash) {
-                    (Some(p), Some(h)) => Some(crate::config::verify_pin(p, h)),
+                    (Some(p), Some(h)) => Some(cache::pin_matches(p, h)),
                     _ => None,
                 };
+                if pin.is_some() && pin_ok.is_none() {
+                    tracing::warn!(
+                        "offline: no verifier of this patron's PIN is cached (no earlier online \
+                         session with a PIN the ILS confirmed); the session is refused"
+                    );
+                }
                 let flag = |i: usize| r.flags.chars().nth(i) == Some('Y');
                 PatronAnswer {
                     offline: true,

@@ -85,6 +85,16 @@ pub fn reason(reason: Reason, language: Language) -> &'static str {
                 "Il sistema della biblioteca non è raggiungibile. Riprova più tardi.",
                 "暂时无法连接图书馆系统，请稍后再试。",
             ],
+            Reason::PinNotVerified => [
+                "Your PIN cannot be checked here now. Please ask at the desk.",
+                "Il PIN non può essere verificato qui ora. Chiedi al banco.",
+                "目前无法在此验证您的密码，请到服务台咨询。",
+            ],
+            Reason::NoOfflinePin => [
+                "The library system cannot be reached and your PIN cannot be checked without it. Please ask at the desk or try again later.",
+                "Il sistema della biblioteca non è raggiungibile e senza di esso il PIN non può essere verificato. Chiedi al banco o riprova più tardi.",
+                "暂时无法连接图书馆系统，无法验证您的密码。请到服务台咨询或稍后再试。",
+            ],
         },
     )
 }
@@ -149,7 +159,7 @@ pub fn fines_owed(language: Language) -> &'static str {
 mod tests {
     use super::*;
 
-    const REASONS: [Reason; 14] = [
+    const REASONS: [Reason; 16] = [
         Reason::Ils,
         Reason::NotForCirculation,
         Reason::OtherLibrary,
@@ -164,6 +174,8 @@ mod tests {
         Reason::UnknownPatron,
         Reason::WrongPin,
         Reason::OfflineDisabled,
+        Reason::PinNotVerified,
+        Reason::NoOfflinePin,
     ];
 
     #[test]
