@@ -532,6 +532,7 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
             let mut reader = open_reader(sim_file)?;
             let options = tool::WriteOptions {
                 security: security_config(&settings),
+                security_attempts: settings.rfid.security_retries,
                 afi,
                 lock,
             };

@@ -769,3 +769,163 @@ fn cached_patrons_expire_with_their_pin_verifiers() {
         .expect("count");
     assert_eq!(left, 0);
 }
+
+#[test]
+fn a_return_the_ils_raises_an_alert_for_goes_on_the_desk_shelf() {
+    let site = Site::new();
+    // 三体 is on loan to Li Wei, with a hold for Anna.
+    let held = item(2);
+    let out = site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&held),
+        place(&item(12)),
+        json!({"cmd": "done"}),
+    ]);
+    let summary = last_screen(&out, "summary");
+    let l = item_line(summary, &held);
+    assert_eq!(l["state"], "done", "{l}");
+    assert!(
+        l["reason"] == "desk_shelf_hold" || l["reason"] == "desk_shelf_transit",
+        "{l}"
+    );
+    assert!(l["sort_bin"].as_str().is_some_and(|b| !b.is_empty()), "{l}");
+    // An ordinary return has no such hint.
+    assert!(item_line(summary, &item(12))["reason"].is_null());
+}
+
+#[test]
+fn the_kiosk_offers_only_what_the_ils_status_allows() {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    let site = Site::with_ils(ServerConfig {
+        checkout_ok: false,
+        ..ServerConfig::default()
+    });
+    let anna = patron(ANNA);
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    assert_eq!(last_screen(&out, "refused")["notice"], "no_loans_now");
+    assert!(exchanges(&out, "patron").is_empty() && exchanges(&out, "checkout").is_empty());
+    let out = site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(12)),
+        json!({"cmd": "done"}),
+    ]);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(12))["state"],
+        "done"
+    );
+
+    let site = Site::with_ils(ServerConfig {
+        checkout_ok: false,
+        checkin_ok: false,
+        ..ServerConfig::default()
+    });
+    let out = site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(12)),
+    ]);
+    let screen = screens(&out).into_iter().last().expect("a screen").clone();
+    assert_eq!(screen["screen"], "out_of_order", "{screen}");
+    assert_eq!(screen["fault"], "ils");
+    assert!(exchanges(&out, "checkin").is_empty());
+}
+
+/// The journal row's message for an item's latest action.
+fn journal_message(site: &Site, item_id: &str) -> Option<String> {
+    let conn =
+        selfcheck::store::open(&site.dir.path().join(selfcheck::store::DB_FILE)).expect("db");
+    conn.query_row(
+        "SELECT message FROM journal WHERE item_id = ?1 ORDER BY id DESC LIMIT 1",
+        [item_id],
+        |r| r.get(0),
+    )
+    .expect("row")
+}
+
+#[test]
+fn offline_loans_need_a_clock_known_to_be_right_and_returns_are_marked() {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    // The ILS's date is an hour from the kiosk's, and the system has no NTP.
+    let mut site = Site::with_ils(ServerConfig {
+        clock_offset_secs: 3600,
+        ..ServerConfig::default()
+    });
+    let anna = patron(ANNA);
+    let ntp_off = json!({"cmd": "ntp", "synchronised": false});
+    // Online, loans carry the ILS's dates: fine (and the PIN's verifier is cached).
+    let mut cmds = vec![ntp_off.clone()];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+    // Offline, no loan with an unsure date.
+    let mut cmds = vec![ntp_off.clone()];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        last_screen(&out, "refused")["notice"],
+        "clock_unsure",
+        "{out:#?}"
+    );
+    assert!(exchanges(&out, "checkout").is_empty());
+    // An offline return is taken, and marked for staff.
+    let out = site.run(&[
+        ntp_off.clone(),
+        json!({"cmd": "start", "activity": "return"}),
+        json!({"cmd": "cut"}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+    ]);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done_offline"
+    );
+    let note = journal_message(&site, &item(1)).unwrap_or_default();
+    assert!(note.starts_with("clock unsure"), "{note}");
+    // NTP synchronised: offline loans again.
+    let mut cmds = vec![json!({"cmd": "ntp", "synchronised": true})];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(3))["state"],
+        "done_offline"
+    );
+    // A terminal with a battery-backed clock does not check.
+    site.settings.terminal.clock_check = false;
+    let mut cmds = vec![ntp_off];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), true, &[item(4)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(4))["state"],
+        "done_offline"
+    );
+}
+
+#[test]
+fn security_writes_are_attempted_as_often_as_the_settings_say() {
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    // One attempt meets four refused writes (the reader's own retries of one write): put back.
+    site.settings.rfid.security_retries = 1;
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "fail_writes", "n": 4}));
+    cmds.push(place(&item(1)));
+    let out = site.run(&cmds);
+    let l = item_line(last_screen(&out, "borrow"), &item(1));
+    assert_eq!(l["state"], "put_back", "{l}");
+    assert_eq!(l["reason"], "security_not_verified");
+    // Two attempts: the second gets through.
+    site.settings.rfid.security_retries = 2;
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "fail_writes", "n": 4}));
+    cmds.push(place(&item(3)));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(3))["state"],
+        "done"
+    );
+}

@@ -180,11 +180,13 @@ pub struct Rfid {
     pub afi_on_loan: u8,
     pub use_afi: bool,
     pub use_eas: bool,
-    /// Tag data model to write (and to prefer when reading).
+    /// Tag data model `selfcheck tag write` writes (`auto`: ISO 28560-3). Reading always
+    /// decodes whichever model a tag carries.
     pub data_model: DataModel,
     /// ISIL of the library owning the items, e.g. `IT-RM0001`; other owners' items are refused.
     pub owner_isil: Option<String>,
-    /// Attempts at a security write before the patron is asked to put the item back.
+    /// Attempts at a security write and its read-back before the patron is asked to put the
+    /// item back (and before `tag write` reports it not verified).
     pub security_retries: u8,
 }
 

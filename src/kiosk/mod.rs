@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 pub use events::{
-    Effect, Event, IlsAnswer, IlsRequest, PatronAnswer, SecurityOutcome, TagKind, TagSeen,
+    Effect, Event, IlsAnswer, IlsRequest, IlsServices, PatronAnswer, SecurityOutcome, TagKind,
+    TagSeen,
 };
 pub use model::{
     Activity, Fault, FaultKind, ItemLine, ItemState, Language, LoanLine, PatronLine, Reason,
@@ -48,6 +49,8 @@ enum Step {
     /// The ILS said yes; security being switched on the parts not yet verified.
     Securing,
     Done,
+    /// Lent, and the ILS asked that its security stay on: done here, released at the desk.
+    AtDesk,
     /// The ILS said no (or the offline rules did).
     Refused,
 }
@@ -67,6 +70,8 @@ struct Item {
     /// Came from a scanned label: with no tag of it on the pad there is no security to
     /// switch, and it is never "lifted".
     scanned: bool,
+    /// Returned with an alert from the ILS: once secured it goes on the desk shelf, and why.
+    desk_shelf: Option<Reason>,
 }
 
 /// One tag's security in this session.
@@ -114,6 +119,10 @@ pub struct Kiosk {
     session: Option<Session>,
     language: Language,
     online: bool,
+    /// What the ILS's ACS status allows while online.
+    services: IlsServices,
+    /// The clock is known to be right; until the runtime says so, offline loans are refused.
+    clock_ok: bool,
     out_of_order: Option<Fault>,
     idle: Duration,
     sync: Option<SyncLine>,
@@ -141,6 +150,8 @@ impl Kiosk {
             session: None,
             language,
             online: false,
+            services: IlsServices::default(),
+            clock_ok: false,
             out_of_order: None,
             idle: Duration::ZERO,
             sync: None,
@@ -217,8 +228,23 @@ impl Kiosk {
                 fault: fault.kind,
                 reason: fault.reason.clone(),
             };
+        } else if let Some(fault) = self.ils_fault() {
+            m.screen = Screen::OutOfOrder {
+                fault: fault.kind,
+                reason: fault.reason,
+            };
         }
         m
+    }
+
+    /// Online with an ILS that allows neither loans nor returns here: out of order.
+    fn ils_fault(&self) -> Option<Fault> {
+        (self.online && !self.services.checkout && !self.services.checkin).then(|| Fault {
+            kind: FaultKind::Ils,
+            reason: "the library system allows neither loans nor returns at this kiosk now \
+                     (its ACS status)"
+                .into(),
+        })
     }
 
     /// Feed one event; returns what must happen as a result (a new screen model last).
@@ -237,7 +263,10 @@ impl Kiosk {
         match event {
             Event::Start(activity) => {
                 self.idle = Duration::ZERO;
-                if self.session.is_none() && self.out_of_order.is_none() {
+                if self.session.is_none()
+                    && self.out_of_order.is_none()
+                    && self.ils_fault().is_none()
+                {
                     let phase = if activity == Activity::Return {
                         Phase::Active
                     } else {
@@ -257,6 +286,10 @@ impl Kiosk {
                         messages: Vec::new(),
                         notice: None,
                     });
+                    if let (true, Err(reason)) = (self.online, self.services.allow(activity)) {
+                        // Offered only what the ILS allows: said plainly, back to welcome.
+                        return self.refuse_session(reason, Vec::new());
+                    }
                     if activity == Activity::Return {
                         // Items already on the pad count.
                         let pad = std::mem::take(&mut self.pad);
@@ -286,6 +319,8 @@ impl Kiosk {
                 self.sync = Some(SyncLine { done, total });
             }
             Event::SyncEnded => self.sync = None,
+            Event::IlsServices(services) => self.services = services,
+            Event::Clock { synchronised } => self.clock_ok = synchronised,
             Event::Patron(id) => {
                 self.idle = Duration::ZERO;
                 self.on_patron(id);
@@ -481,6 +516,7 @@ impl Kiosk {
 
     fn on_patron_answer(&mut self, p: PatronAnswer) {
         let rules = self.rules.clone();
+        let clock_ok = self.clock_ok;
         if p.offline {
             self.online = false;
         }
@@ -514,6 +550,9 @@ impl Kiosk {
                 may_borrow: Some(if allowed { s.offline_allowance } else { 0 }),
             });
             match activity {
+                Activity::Borrow if allowed && !clock_ok => {
+                    return self.refuse_session(Reason::ClockUnsure, Vec::new());
+                }
                 Activity::Borrow if allowed => {
                     s.phase = Phase::Active;
                 }
@@ -657,6 +696,7 @@ impl Kiosk {
     /// Ask the ILS (or the offline rules) about a new item.
     fn start_item(&mut self, index: usize, online: bool) {
         let offline_enabled = self.rules.offline.enabled;
+        let clock_ok = self.clock_ok;
         let Some(s) = self.session.as_mut() else {
             return;
         };
@@ -675,6 +715,10 @@ impl Kiosk {
                 offline: false,
                 journal: None,
             },
+            (Activity::Borrow, false) if !clock_ok => {
+                refuse(&mut s.items[index], Reason::ClockUnsure, None);
+                return;
+            }
             (Activity::Borrow, false) => {
                 if s.offline_ok && s.offline_allowance > 0 {
                     s.offline_allowance -= 1;
@@ -715,6 +759,7 @@ impl Kiosk {
 
     fn on_item_answer(&mut self, req: u64, item_id: &str, answer: IlsAnswer) {
         let offline_enabled = self.rules.offline.enabled;
+        let clock_ok = self.clock_ok;
         if matches!(answer, IlsAnswer::Unavailable { .. }) {
             self.online = false;
         }
@@ -740,9 +785,17 @@ impl Kiosk {
                     title,
                     due,
                     messages,
+                    desensitize,
                 } => {
                     if lent_or_returned(item, ok, offline, title, &messages) {
                         item.line.due = due;
+                        if !desensitize {
+                            security_at_desk(item);
+                            if let Some(may) = s.patron.as_mut().and_then(|p| p.may_borrow.as_mut())
+                            {
+                                *may = may.saturating_sub(1);
+                            }
+                        }
                     } else if offline {
                         s.offline_allowance += 1;
                     }
@@ -753,9 +806,11 @@ impl Kiosk {
                     title,
                     sort_bin,
                     messages,
+                    alert,
                 } => {
                     if lent_or_returned(item, ok, offline, title, &messages) {
                         item.line.sort_bin = sort_bin;
+                        item.desk_shelf = alert.as_deref().map(desk_shelf_reason);
                     }
                 }
                 IlsAnswer::Unavailable {
@@ -764,7 +819,10 @@ impl Kiosk {
                 } => {
                     // The link went down under this request: the offline rules decide now.
                     match activity {
-                        Activity::Borrow if s.offline_ok && s.offline_allowance > 0 => {
+                        Activity::Borrow if !clock_ok && !maybe_sent => {
+                            refuse(item, Reason::ClockUnsure, None);
+                        }
+                        Activity::Borrow if clock_ok && s.offline_ok && s.offline_allowance > 0 => {
                             s.offline_allowance -= 1;
                             follow_up = Some(IlsRequest::Checkout {
                                 patron_id,
@@ -877,7 +935,7 @@ impl Kiosk {
                         } else {
                             ItemState::Done
                         };
-                        item.line.reason = None;
+                        item.line.reason = item.desk_shelf;
                         newly_done += 1;
                     } else if item.tags.values().any(|t| *t == TagSec::Failed) {
                         item.line.state = ItemState::PutBack;
@@ -1040,6 +1098,23 @@ fn lent_or_returned(
     ok
 }
 
+/// Lent with the security left on, as the ILS asked (desensitize `N`): the item is done here,
+/// no security write is made, and the patron is told to take it to the desk.
+fn security_at_desk(item: &mut Item) {
+    item.step = Step::AtDesk;
+    item.line.state = ItemState::Done;
+    item.line.reason = Some(Reason::SecurityAtDesk);
+}
+
+/// Why a returned item with an ILS alert goes on the desk shelf, from its alert type (CV).
+fn desk_shelf_reason(alert_type: &str) -> Reason {
+    match alert_type.trim() {
+        "01" | "03" => Reason::DeskShelfHold,
+        "02" | "04" => Reason::DeskShelfTransit,
+        _ => Reason::DeskShelf,
+    }
+}
+
 fn refuse(item: &mut Item, reason: Reason, message: Option<String>) {
     item.step = Step::Refused;
     item.line.state = ItemState::Refused;
@@ -1090,6 +1165,7 @@ fn new_item(key: &str, group: &[&TagSeen], owner_isil: Option<&str>) -> Item {
         },
         step: Step::Held,
         offline: false,
+        desk_shelf: None,
         tags: BTreeMap::new(),
         present: BTreeSet::new(),
         parts: 1,

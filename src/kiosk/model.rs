@@ -93,6 +93,9 @@ pub enum FaultKind {
     Reader,
     /// The library system cannot be reached and offline lending is off.
     Link,
+    /// The library system answers but allows neither loans nor returns from this kiosk (its
+    /// ACS status, SIP2 98).
+    Ils,
 }
 
 impl FaultKind {
@@ -100,6 +103,7 @@ impl FaultKind {
         match self {
             FaultKind::Reader => "reader",
             FaultKind::Link => "link",
+            FaultKind::Ils => "ils",
         }
     }
 }
@@ -184,6 +188,22 @@ pub enum Reason {
     /// Offline, a PIN is required and this kiosk holds no verifier of the patron's PIN from an
     /// earlier online session.
     NoOfflinePin,
+    /// Lent, but the library system asks that its security stay on: the patron takes it to
+    /// the desk.
+    SecurityAtDesk,
+    /// Returned with an alert: on hold for another patron; it goes on the desk shelf.
+    DeskShelfHold,
+    /// Returned with an alert: it travels to another branch; it goes on the desk shelf.
+    DeskShelfTransit,
+    /// Returned with an alert of another kind; it goes on the desk shelf.
+    DeskShelf,
+    /// The library system does not allow loans from this kiosk now (ACS status).
+    NoLoansNow,
+    /// The library system does not allow returns at this kiosk now (ACS status).
+    NoReturnsNow,
+    /// Offline, and the kiosk's clock is not known to be right: no loans (their dates would
+    /// be wrong).
+    ClockUnsure,
 }
 
 /// One item on the pad (or scanned).

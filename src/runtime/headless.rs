@@ -22,6 +22,8 @@
 //! - `cut`, `restore` (waits for the link; the sync starts in the background), `sync` (runs
 //!   it and waits), `wait_sync` (waits for the background sync)
 //! - `wait_link {online, secs?}`
+//! - `ntp {synchronised}`: what the system says about NTP from now on, instead of the
+//!   machine's own state (the clock is trusted with NTP, or once an ILS date agreed)
 
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
@@ -109,6 +111,10 @@ enum Command {
     WaitLink {
         online: bool,
         secs: Option<u64>,
+    },
+    /// What the system says about NTP from now on (the machine's own state is read no more).
+    Ntp {
+        synchronised: bool,
     },
 }
 
@@ -334,6 +340,16 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
         Command::Restore => {
             gate(link)?.restore();
             wait_link(&runner.shell.sip2, true, Duration::from_secs(10)).await;
+        }
+        Command::Ntp { synchronised } => {
+            let source = "the headless driver";
+            runner
+                .pin_ntp(if synchronised {
+                    crate::clock::NtpState::Synchronised { source }
+                } else {
+                    crate::clock::NtpState::Unsynchronised { source }
+                })
+                .await?;
         }
         Command::Sync => runner.sync().await?,
         Command::WaitSync => runner.finish_sync().await?,

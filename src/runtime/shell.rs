@@ -67,6 +67,9 @@ impl Exchange {
     }
 }
 
+/// The mark on an offline return taken while the clock was not known to be right.
+pub const CLOCK_UNSURE: &str = "clock unsure";
+
 /// Why a patron session with a PIN was refused when the ILS answered without CQ.
 const PIN_NOT_VERIFIED: &str = "the ILS did not say whether the PIN is valid (no CQ field): it \
                                 cannot verify PINs; with terminal.require_pin = true the session \
@@ -92,10 +95,15 @@ fn unexpected(answer: Message) -> ClientError {
 pub struct ShellConfig {
     pub location: String,
     pub security: SecurityConfig,
+    /// Attempts at a security write and read-back (`rfid.security_retries`).
+    pub security_attempts: u8,
     /// Offline loan days by SIP2 media type code, `default` for the rest.
     pub loan_days: std::collections::BTreeMap<String, u32>,
     /// Days a patron not seen online stays in the offline cache.
     pub patron_cache_days: u32,
+    /// `terminal.clock_check` and `terminal.clock_skew_secs`.
+    pub clock_check: bool,
+    pub clock_skew_secs: u32,
 }
 
 impl ShellConfig {
@@ -108,8 +116,11 @@ impl ShellConfig {
                 use_afi: s.rfid.use_afi,
                 use_eas: s.rfid.use_eas,
             },
+            security_attempts: s.rfid.security_retries,
             loan_days: s.offline.loan_days.clone(),
             patron_cache_days: s.offline.patron_cache_days,
+            clock_check: s.terminal.clock_check,
+            clock_skew_secs: s.terminal.clock_skew_secs,
         }
     }
 
@@ -131,6 +142,8 @@ pub struct Shell {
     decoded: HashMap<String, TagSeen>,
     /// Journal rows of requests this shell is sending now: a background sync leaves them be.
     pub in_flight: journal::InFlight,
+    /// Whether this terminal's clock can be trusted (the runner keeps it up to date).
+    pub clock: crate::clock::ClockState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +204,17 @@ impl Shell {
         reader: SharedReader,
         config: ShellConfig,
     ) -> Shell {
+        let terminal = crate::config::Terminal {
+            clock_check: config.clock_check,
+            clock_skew_secs: config.clock_skew_secs,
+            ..crate::config::Terminal::default()
+        };
+        let clock = crate::clock::ClockState::new(
+            &terminal,
+            crate::clock::NtpState::Unknown {
+                why: "not read yet".into(),
+            },
+        );
         Shell {
             sip2,
             store,
@@ -198,6 +222,7 @@ impl Shell {
             config,
             decoded: HashMap::new(),
             in_flight: journal::InFlight::default(),
+            clock,
         }
     }
 
@@ -269,6 +294,7 @@ impl Shell {
         };
         let reader = self.reader.clone();
         let config = self.config.security;
+        let attempts = self.config.security_attempts;
         let security = if secure {
             Security::Secured
         } else {
@@ -278,7 +304,9 @@ impl Shell {
             let mut r = reader
                 .lock()
                 .map_err(|_| "reader lock poisoned".to_string())?;
-            Ok::<_, String>(r.set_security(&parsed, security, &config))
+            Ok::<_, String>(crate::rfid::reader::set_security_retrying(
+                &mut **r, &parsed, security, &config, attempts,
+            ))
         })
         .await
         .map_err(|e| ShellError::Pad(e.to_string()))?
@@ -543,6 +571,7 @@ impl Shell {
                         title: nonempty(&r.title_id),
                         due: nonempty(&r.due_date).map(|d| display_date(&d)),
                         messages: r.screen_messages,
+                        desensitize: r.desensitize != sip2::YesNoUnknown::No,
                     },
                     exchange,
                 ))
@@ -586,6 +615,7 @@ impl Shell {
                 title: cached.and_then(|c| c.0),
                 due: Some(due.format("%Y-%m-%d").to_string()),
                 messages: Vec::new(),
+                desensitize: true,
             },
             Exchange::queued("checkout", item_id, id),
         ))
@@ -627,6 +657,7 @@ impl Shell {
                         title,
                         sort_bin,
                         messages: r.screen_messages,
+                        alert: r.alert.then(|| r.alert_type.clone().unwrap_or_default()),
                     },
                     exchange,
                 ))
@@ -647,6 +678,13 @@ impl Shell {
         let id = self
             .queue_offline(journal, Action::Checkin, None, &item_id, None)
             .await?;
+        if !self.clock.is_synchronised() {
+            // Taken all the same; staff see that its return date may be wrong.
+            let note = format!("{CLOCK_UNSURE}: {}", self.clock.reason());
+            self.store
+                .call(move |c| journal::note(c, id, &note))
+                .await?;
+        }
         let item = item_id.clone();
         let cached = self
             .store
@@ -659,6 +697,7 @@ impl Shell {
                 title: cached.and_then(|c| c.0),
                 sort_bin: None,
                 messages: Vec::new(),
+                alert: None,
             },
             Exchange::queued("checkin", item_id, id),
         ))

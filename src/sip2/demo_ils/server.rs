@@ -38,6 +38,11 @@ pub struct ServerConfig {
     /// Check the PINs patron requests carry and answer CQ. Off: the PIN is ignored and CQ left
     /// out, as an ILS that cannot verify PINs does.
     pub verifies_pins: bool,
+    /// How far this ILS's clock is from the machine's, in seconds (the date in its 98).
+    pub clock_offset_secs: i64,
+    /// What its ACS status (98) allows: checkout and checkin.
+    pub checkout_ok: bool,
+    pub checkin_ok: bool,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +56,9 @@ impl Default for ServerConfig {
             timeout_period: 0,
             retries_allowed: 3,
             verifies_pins: true,
+            clock_offset_secs: 0,
+            checkout_ok: true,
+            checkin_ok: true,
         }
     }
 }
@@ -224,14 +232,16 @@ impl Connection {
         let all = SupportedMessages::from_wire("YYYYYYYYYYYYYYYY");
         Message::AcsStatus(AcsStatus {
             online_status: true,
-            checkin_ok: true,
-            checkout_ok: true,
+            checkin_ok: self.config.checkin_ok,
+            checkout_ok: self.config.checkout_ok,
             acs_renewal_policy: true,
             status_update_ok: true,
             offline_ok: true,
             timeout_period: self.config.timeout_period,
             retries_allowed: self.config.retries_allowed,
-            date_time_sync: Some(SipDateTime::local(now())),
+            date_time_sync: Some(SipDateTime::local(
+                now() + Duration::seconds(self.config.clock_offset_secs),
+            )),
             protocol_version: "2.00".into(),
             institution_id: self.config.institution.clone(),
             library_name: Some(self.config.library_name.clone()),
