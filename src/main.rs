@@ -116,6 +116,10 @@ struct DemoIlsArgs {
     /// Import new .mrc files appearing in this folder while serving
     #[arg(long, value_name = "DIR")]
     watch: Option<PathBuf>,
+    /// Answer patron requests without CQ (valid patron password), as an ILS that cannot
+    /// verify PINs
+    #[arg(long)]
+    no_pin_check: bool,
 }
 
 #[derive(Args)]
@@ -549,6 +553,7 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
             let mut reader = open_reader(sim_file)?;
             let options = tool::WriteOptions {
                 security: security_config(&settings),
+                security_attempts: settings.rfid.security_retries,
                 afi,
                 lock,
             };
@@ -577,6 +582,7 @@ fn demo_ils(args: DemoIlsArgs) -> Result<ExitCode> {
         login,
         error_detection: args.error_detection,
         charset: args.charset.parse().map_err(anyhow::Error::msg)?,
+        verifies_pins: !args.no_pin_check,
         ..ServerConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1106,3 +1106,297 @@ fn a_tls_endpoint_that_requires_a_client_certificate() {
     borrow_through_the_window_core(&site, &anna, ANNA_PIN, &two);
     assert_eq!(site.loans_of(&anna), [one, two]);
 }
+
+/// One borrow session: card, then PIN (if given) after the link was cut when `offline`, then
+/// the items.
+fn borrow_session(
+    patron_id: &str,
+    pin: Option<&str>,
+    offline: bool,
+    items: &[String],
+) -> Vec<serde_json::Value> {
+    let mut cmds = vec![
+        json!({"cmd": "start", "activity": "borrow"}),
+        json!({"cmd": "identify", "patron": patron_id}),
+    ];
+    if offline {
+        cmds.push(json!({"cmd": "cut"}));
+    }
+    if let Some(pin) = pin {
+        cmds.push(json!({"cmd": "pin", "pin": pin}));
+    }
+    cmds.extend(items.iter().map(|i| place(i)));
+    cmds.push(json!({"cmd": "done"}));
+    cmds
+}
+
+#[test]
+fn an_ils_that_does_not_verify_pins_never_lends_on_a_pin() {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    let mut site = Site::with_ils(ServerConfig {
+        verifies_pins: false,
+        ..ServerConfig::default()
+    });
+    let anna = patron(ANNA);
+    // A wrong PIN, then the right one: neither is confirmed (no CQ), so neither lends.
+    for pin in ["9999", ANNA_PIN] {
+        let out = site.run(&borrow_session(&anna, Some(pin), false, &[item(1)]));
+        let refused = last_screen(&out, "refused");
+        assert_eq!(refused["notice"], "pin_not_verified", "{out:#?}");
+        assert!(refused["patron"].is_null(), "no account shown: {refused}");
+        assert!(exchanges(&out, "checkout").is_empty(), "{out:#?}");
+        let asked = exchanges(&out, "patron");
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0]["outcome"], "refused");
+        assert!(
+            asked[0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("CQ")),
+            "{}",
+            asked[0]
+        );
+    }
+    assert!(site.loans_of(&anna).is_empty());
+    assert_eq!(site.ils.transaction_count(Some("checkout")).expect("n"), 0);
+    // The site's answer: the card alone.
+    site.settings.terminal.require_pin = false;
+    let out = site.run(&borrow_session(&anna, None, false, &[item(1)]));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+    assert_eq!(site.loans_of(&anna), [item(1)]);
+}
+
+#[test]
+fn offline_a_pin_is_checked_only_against_a_verifier_from_an_online_session() {
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    let li = patron(1); // PIN 1234
+    // Anna borrows online with her PIN: the ILS confirmed it, the kiosk keeps its verifier.
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+    // Li is seen online with the card alone: cached, but with no verifier.
+    site.settings.terminal.require_pin = false;
+    let out = site.run(&borrow_session(&li, None, false, &[]));
+    assert_eq!(exchanges(&out, "patron")[0]["outcome"], "ok");
+    site.settings.terminal.require_pin = true;
+
+    // Offline, Anna's wrong PIN is refused by the verifier and the right one lends.
+    let out = site.run(&borrow_session(&anna, Some("9999"), true, &[item(3)]));
+    let pin = last_screen(&out, "pin");
+    assert_eq!(pin["notice"], "wrong_pin", "{out:#?}");
+    assert!(exchanges(&out, "checkout").is_empty());
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(3))["state"],
+        "done_offline",
+        "{out:#?}"
+    );
+    // Li has no verifier: refused offline whatever the PIN, plainly.
+    for pin in ["1234", "0000"] {
+        let out = site.run(&borrow_session(&li, Some(pin), true, &[item(4)]));
+        assert_eq!(last_screen(&out, "refused")["notice"], "no_offline_pin");
+        assert!(exchanges(&out, "checkout").is_empty(), "{out:#?}");
+    }
+    // A patron never seen here, with unknown patrons allowed offline: no verifier either.
+    site.settings.offline.allow_unknown_patrons = true;
+    let out = site.run(&borrow_session(&patron(3), Some("3456"), true, &[item(4)]));
+    assert_eq!(last_screen(&out, "refused")["notice"], "no_offline_pin");
+    assert!(exchanges(&out, "checkout").is_empty());
+}
+
+#[test]
+fn cached_patrons_expire_with_their_pin_verifiers() {
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    site.run(&borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    site.settings.offline.patron_cache_days = 10;
+    // Last seen online eleven days ago.
+    let db = site.dir.path().join(selfcheck::store::DB_FILE);
+    let conn = selfcheck::store::open(&db).expect("db");
+    let stamp = (chrono::Utc::now() - chrono::Duration::days(11))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let n = conn
+        .execute("UPDATE patron_cache SET updated_at = ?1", [&stamp])
+        .expect("backdate");
+    assert_eq!(n, 1);
+    drop(conn);
+    // Purged when the journal is (at the start of a run): offline, the PIN cannot be checked.
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    let purge = out
+        .iter()
+        .find(|v| v["kind"] == "purge")
+        .unwrap_or_else(|| panic!("no purge line: {out:#?}"));
+    assert_eq!(purge["cached_patrons"], 1);
+    assert_eq!(last_screen(&out, "refused")["notice"], "no_offline_pin");
+    assert!(exchanges(&out, "checkout").is_empty());
+    let conn = selfcheck::store::open(&db).expect("db");
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM patron_cache", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(left, 0);
+}
+
+#[test]
+fn a_return_the_ils_raises_an_alert_for_goes_on_the_desk_shelf() {
+    let site = Site::new();
+    // 三体 is on loan to Li Wei, with a hold for Anna.
+    let held = item(2);
+    let out = site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&held),
+        place(&item(12)),
+        json!({"cmd": "done"}),
+    ]);
+    let summary = last_screen(&out, "summary");
+    let l = item_line(summary, &held);
+    assert_eq!(l["state"], "done", "{l}");
+    assert!(
+        l["reason"] == "desk_shelf_hold" || l["reason"] == "desk_shelf_transit",
+        "{l}"
+    );
+    assert!(l["sort_bin"].as_str().is_some_and(|b| !b.is_empty()), "{l}");
+    // An ordinary return has no such hint.
+    assert!(item_line(summary, &item(12))["reason"].is_null());
+}
+
+#[test]
+fn the_kiosk_offers_only_what_the_ils_status_allows() {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    let site = Site::with_ils(ServerConfig {
+        checkout_ok: false,
+        ..ServerConfig::default()
+    });
+    let anna = patron(ANNA);
+    let out = site.run(&borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    assert_eq!(last_screen(&out, "refused")["notice"], "no_loans_now");
+    assert!(exchanges(&out, "patron").is_empty() && exchanges(&out, "checkout").is_empty());
+    let out = site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(12)),
+        json!({"cmd": "done"}),
+    ]);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(12))["state"],
+        "done"
+    );
+
+    let site = Site::with_ils(ServerConfig {
+        checkout_ok: false,
+        checkin_ok: false,
+        ..ServerConfig::default()
+    });
+    let out = site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(12)),
+    ]);
+    let screen = screens(&out).into_iter().last().expect("a screen").clone();
+    assert_eq!(screen["screen"], "out_of_order", "{screen}");
+    assert_eq!(screen["fault"], "ils");
+    assert!(exchanges(&out, "checkin").is_empty());
+}
+
+/// The journal row's message for an item's latest action.
+fn journal_message(site: &Site, item_id: &str) -> Option<String> {
+    let conn =
+        selfcheck::store::open(&site.dir.path().join(selfcheck::store::DB_FILE)).expect("db");
+    conn.query_row(
+        "SELECT message FROM journal WHERE item_id = ?1 ORDER BY id DESC LIMIT 1",
+        [item_id],
+        |r| r.get(0),
+    )
+    .expect("row")
+}
+
+#[test]
+fn offline_loans_need_a_clock_known_to_be_right_and_returns_are_marked() {
+    use selfcheck::sip2::demo_ils::ServerConfig;
+    // The ILS's date is an hour from the kiosk's, and the system has no NTP.
+    let mut site = Site::with_ils(ServerConfig {
+        clock_offset_secs: 3600,
+        ..ServerConfig::default()
+    });
+    let anna = patron(ANNA);
+    let ntp_off = json!({"cmd": "ntp", "synchronised": false});
+    // Online, loans carry the ILS's dates: fine (and the PIN's verifier is cached).
+    let mut cmds = vec![ntp_off.clone()];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), false, &[item(1)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done"
+    );
+    // Offline, no loan with an unsure date.
+    let mut cmds = vec![ntp_off.clone()];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        last_screen(&out, "refused")["notice"],
+        "clock_unsure",
+        "{out:#?}"
+    );
+    assert!(exchanges(&out, "checkout").is_empty());
+    // An offline return is taken, and marked for staff.
+    let out = site.run(&[
+        ntp_off.clone(),
+        json!({"cmd": "start", "activity": "return"}),
+        json!({"cmd": "cut"}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+    ]);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(1))["state"],
+        "done_offline"
+    );
+    let note = journal_message(&site, &item(1)).unwrap_or_default();
+    assert!(note.starts_with("clock unsure"), "{note}");
+    // NTP synchronised: offline loans again.
+    let mut cmds = vec![json!({"cmd": "ntp", "synchronised": true})];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), true, &[item(3)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(3))["state"],
+        "done_offline"
+    );
+    // A terminal with a battery-backed clock does not check.
+    site.settings.terminal.clock_check = false;
+    let mut cmds = vec![ntp_off];
+    cmds.extend(borrow_session(&anna, Some(ANNA_PIN), true, &[item(4)]));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(4))["state"],
+        "done_offline"
+    );
+}
+
+#[test]
+fn security_writes_are_attempted_as_often_as_the_settings_say() {
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    // One attempt meets four refused writes (the reader's own retries of one write): put back.
+    site.settings.rfid.security_retries = 1;
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "fail_writes", "n": 4}));
+    cmds.push(place(&item(1)));
+    let out = site.run(&cmds);
+    let l = item_line(last_screen(&out, "borrow"), &item(1));
+    assert_eq!(l["state"], "put_back", "{l}");
+    assert_eq!(l["reason"], "security_not_verified");
+    // Two attempts: the second gets through.
+    site.settings.rfid.security_retries = 2;
+    let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+    cmds.extend(identify(&anna, ANNA_PIN));
+    cmds.push(json!({"cmd": "fail_writes", "n": 4}));
+    cmds.push(place(&item(3)));
+    cmds.push(json!({"cmd": "done"}));
+    let out = site.run(&cmds);
+    assert_eq!(
+        item_line(last_screen(&out, "summary"), &item(3))["state"],
+        "done"
+    );
+}

@@ -278,3 +278,51 @@ fn the_service_starts_the_kiosk_with_arguments_it_takes() {
     assert!(out.status.success(), "{joined}: {}", text(&out.stderr));
     assert!(text(&out.stdout).contains("--fullscreen"));
 }
+
+#[test]
+fn the_data_model_setting_chooses_what_tags_get_written_in() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("config.toml");
+    let encode = |config: &str| {
+        std::fs::write(&file, config).expect("write");
+        let out = run(selfcheck().args([
+            "--config",
+            file.to_str().expect("path"),
+            "tag",
+            "encode",
+            "--id",
+            "31234000012345",
+            "--owner",
+            "IT-RM0001",
+            "--json",
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let image: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        image["decoded"]["model"].as_str().unwrap_or("").to_string()
+    };
+    assert_eq!(encode("[rfid]\ndata_model = \"28560-2\"\n"), "iso28560_2");
+    assert_eq!(encode("[rfid]\ndata_model = \"28560-3\"\n"), "iso28560_3");
+    assert_eq!(encode("[rfid]\ndata_model = \"auto\"\n"), "iso28560_3");
+}
+
+#[test]
+fn config_show_has_the_patron_cache_days() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("config.toml");
+    std::fs::write(&file, "[offline]\npatron_cache_days = 12\n").expect("write");
+    let out = run(selfcheck().args(["--config", file.to_str().expect("path"), "config", "show"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("patron_cache_days = 12"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::write(&file, "[offline]\npatron_cache_days = 0\n").expect("write");
+    let out = run(selfcheck().args(["--config", file.to_str().expect("path"), "config", "check"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("offline.patron_cache_days"),
+        "{}",
+        text(&out.stderr)
+    );
+}

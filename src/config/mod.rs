@@ -187,11 +187,13 @@ pub struct Rfid {
     pub afi_on_loan: u8,
     pub use_afi: bool,
     pub use_eas: bool,
-    /// Tag data model to write (and to prefer when reading).
+    /// Tag data model `selfcheck tag write` writes (`auto`: ISO 28560-3). Reading always
+    /// decodes whichever model a tag carries.
     pub data_model: DataModel,
     /// ISIL of the library owning the items, e.g. `IT-RM0001`; other owners' items are refused.
     pub owner_isil: Option<String>,
-    /// Attempts at a security write before the patron is asked to put the item back.
+    /// Attempts at a security write and its read-back before the patron is asked to put the
+    /// item back (and before `tag write` reports it not verified).
     pub security_retries: u8,
 }
 
@@ -227,6 +229,9 @@ pub struct Offline {
     /// Days a conflict nobody resolved is kept before it is purged (with a warning in the
     /// log): the rows hold patron and item ids.
     pub conflict_max_days: u32,
+    /// Days a patron seen online stays in the offline cache (with the verifier of the PIN the
+    /// ILS accepted); older rows are purged with the journal.
+    pub patron_cache_days: u32,
 }
 
 impl Default for Offline {
@@ -239,6 +244,7 @@ impl Default for Offline {
             loan_days: BTreeMap::from([("default".into(), 21)]),
             journal_retention_days: 2,
             conflict_max_days: 30,
+            patron_cache_days: 30,
         }
     }
 }
@@ -593,6 +599,12 @@ impl Settings {
             );
         }
 
+        if !(1..=365).contains(&o.patron_cache_days) {
+            bad(
+                "offline.patron_cache_days",
+                format!("{} is out of range (1 to 365 days)", o.patron_cache_days),
+            );
+        }
         let s = &self.staff;
         if !s.pin_hash.is_empty()
             && argon2::password_hash::phc::PasswordHash::new(&s.pin_hash).is_err()
@@ -1030,6 +1042,13 @@ mod tests {
         );
         let ok = parse("[offline]\nconflict_max_days = 90\n").expect("valid");
         assert_eq!(ok.offline.conflict_max_days, 90);
+        assert_eq!(
+            problem_keys("[offline]\npatron_cache_days = 0\n"),
+            ["offline.patron_cache_days"]
+        );
+        assert_eq!(Settings::default().offline.patron_cache_days, 30);
+        let s = parse("[offline]\npatron_cache_days = 7\n").expect("valid");
+        assert_eq!(s.offline.patron_cache_days, 7);
     }
 
     #[test]

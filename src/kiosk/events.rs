@@ -128,6 +128,9 @@ pub enum IlsAnswer {
         title: Option<String>,
         due: Option<String>,
         messages: Vec<String>,
+        /// The ILS wants the security switched off (SIP2 desensitize, `N` says no: the item
+        /// is lent but its security is released at the desk).
+        desensitize: bool,
     },
     Checkin {
         ok: bool,
@@ -135,6 +138,10 @@ pub enum IlsAnswer {
         title: Option<String>,
         sort_bin: Option<String>,
         messages: Vec<String>,
+        /// The ILS raised an alert (SIP2 alert `Y`): the item goes to the desk shelf, not the
+        /// returns bin. Its alert type (CV: `01` hold here, `02` hold at another branch,
+        /// `03` interlibrary hold, `04` transit, ...), empty when not given.
+        alert: Option<String>,
     },
     Renew {
         ok: bool,
@@ -266,6 +273,42 @@ pub enum Event {
     Deliver(String),
     /// Yes (or no) to the delivery shown.
     ConfirmDelivery(bool),
+    /// What the library system allows from this kiosk, from its ACS status (SIP2 98).
+    IlsServices(IlsServices),
+    /// Whether the terminal's clock is known to be right (NTP, or an ILS date that agreed, or
+    /// the check is off). Offline loans carry its dates: refused while it is not.
+    Clock {
+        synchronised: bool,
+    },
+}
+
+/// What the library system's ACS status (SIP2 98) allows this kiosk while it is online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IlsServices {
+    pub checkout: bool,
+    pub checkin: bool,
+}
+
+impl Default for IlsServices {
+    fn default() -> Self {
+        IlsServices {
+            checkout: true,
+            checkin: true,
+        }
+    }
+}
+
+impl IlsServices {
+    /// Whether `activity` may start while online. The account screen is a read (its renewals
+    /// the ILS answers one by one).
+    pub fn allow(self, activity: Activity) -> Result<(), super::model::Reason> {
+        use super::model::Reason;
+        match activity {
+            Activity::Borrow if !self.checkout => Err(Reason::NoLoansNow),
+            Activity::Return if !self.checkin => Err(Reason::NoReturnsNow),
+            _ => Ok(()),
+        }
+    }
 }
 
 // Most effects are `Show`, each handled at once and dropped: boxing the screen model would

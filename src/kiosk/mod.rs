@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 pub use events::{
-    Effect, Event, IlsAnswer, IlsRequest, PatronAnswer, ReceiptAddress, ReceiptRequest,
-    SecurityOutcome, TagKind, TagSeen,
+    Effect, Event, IlsAnswer, IlsRequest, IlsServices, PatronAnswer, ReceiptAddress,
+    ReceiptRequest, SecurityOutcome, TagKind, TagSeen,
 };
 pub use model::{
     Activity, DeliveryOffer, Fault, FaultKind, HoldLine, ItemLine, ItemState, Language, LoanLine,
@@ -51,6 +51,8 @@ enum Step {
     /// The ILS said yes; security being switched on the parts not yet verified.
     Securing,
     Done,
+    /// Lent, and the ILS asked that its security stay on: done here, released at the desk.
+    AtDesk,
     /// The ILS said no (or the offline rules did).
     Refused,
 }
@@ -70,6 +72,8 @@ struct Item {
     /// Came from a scanned label: with no tag of it on the pad there is no security to
     /// switch, and it is never "lifted".
     scanned: bool,
+    /// Returned with an alert from the ILS: once secured it goes on the desk shelf, and why.
+    desk_shelf: Option<Reason>,
 }
 
 /// One tag's security in this session.
@@ -109,6 +113,8 @@ struct Session {
     offline_allowance: u32,
     /// The patron may borrow offline (known and not blocked, or unknown patrons allowed).
     offline_ok: bool,
+    /// A PIN was asked for and given: the session goes on only once it is confirmed.
+    pin_given: bool,
     items: Vec<Item>,
     loans: Vec<LoanLine>,
     messages: Vec<String>,
@@ -129,6 +135,10 @@ pub struct Kiosk {
     session: Option<Session>,
     language: Language,
     online: bool,
+    /// What the ILS's ACS status allows while online.
+    services: IlsServices,
+    /// The clock is known to be right; until the runtime says so, offline loans are refused.
+    clock_ok: bool,
     out_of_order: Option<Fault>,
     idle: Duration,
     sync: Option<SyncLine>,
@@ -156,6 +166,8 @@ impl Kiosk {
             session: None,
             language,
             online: false,
+            services: IlsServices::default(),
+            clock_ok: false,
             out_of_order: None,
             idle: Duration::ZERO,
             sync: None,
@@ -253,8 +265,23 @@ impl Kiosk {
                 fault: fault.kind,
                 reason: fault.reason.clone(),
             };
+        } else if let Some(fault) = self.ils_fault() {
+            m.screen = Screen::OutOfOrder {
+                fault: fault.kind,
+                reason: fault.reason,
+            };
         }
         m
+    }
+
+    /// Online with an ILS that allows neither loans nor returns here: out of order.
+    fn ils_fault(&self) -> Option<Fault> {
+        (self.online && !self.services.checkout && !self.services.checkin).then(|| Fault {
+            kind: FaultKind::Ils,
+            reason: "the library system allows neither loans nor returns at this kiosk now \
+                     (its ACS status)"
+                .into(),
+        })
     }
 
     /// Feed one event; returns what must happen as a result (a new screen model last).
@@ -273,7 +300,10 @@ impl Kiosk {
         match event {
             Event::Start(activity) => {
                 self.idle = Duration::ZERO;
-                if self.session.is_none() && self.out_of_order.is_none() {
+                if self.session.is_none()
+                    && self.out_of_order.is_none()
+                    && self.ils_fault().is_none()
+                {
                     let phase = if activity == Activity::Return {
                         Phase::Active
                     } else {
@@ -287,6 +317,7 @@ impl Kiosk {
                         patron: None,
                         offline_allowance: 0,
                         offline_ok: false,
+                        pin_given: false,
                         items: Vec::new(),
                         loans: Vec::new(),
                         messages: Vec::new(),
@@ -297,6 +328,10 @@ impl Kiosk {
                         delivery: None,
                         receipt: receipts::ReceiptChoice::default(),
                     });
+                    if let (true, Err(reason)) = (self.online, self.services.allow(activity)) {
+                        // Offered only what the ILS allows: said plainly, back to welcome.
+                        return self.refuse_session(reason, Vec::new());
+                    }
                     if activity == Activity::Return {
                         // Items already on the pad count.
                         let pad = std::mem::take(&mut self.pad);
@@ -326,6 +361,8 @@ impl Kiosk {
                 self.sync = Some(SyncLine { done, total });
             }
             Event::SyncEnded => self.sync = None,
+            Event::IlsServices(services) => self.services = services,
+            Event::Clock { synchronised } => self.clock_ok = synchronised,
             Event::Patron(id) => {
                 self.idle = Duration::ZERO;
                 self.on_patron(id);
@@ -502,6 +539,7 @@ impl Kiosk {
         };
         s.phase = Phase::Checking;
         s.notice = None;
+        s.pin_given = true;
         // The PIN goes straight into the request and is not kept.
         self.request(
             Pending::Patron,
@@ -546,6 +584,7 @@ impl Kiosk {
 
     fn on_patron_answer(&mut self, p: PatronAnswer) {
         let rules = self.rules.clone();
+        let clock_ok = self.clock_ok;
         if p.offline {
             self.online = false;
         }
@@ -558,6 +597,9 @@ impl Kiosk {
         let activity = s.activity;
         if p.pin_ok == Some(false) {
             return self.wrong_pin();
+        }
+        if let Some(reason) = pin_unverified(s.pin_given, &p) {
+            return self.refuse_session(reason, Vec::new());
         }
         if p.offline {
             let allowed = rules.offline.enabled
@@ -576,6 +618,9 @@ impl Kiosk {
                 may_borrow: Some(if allowed { s.offline_allowance } else { 0 }),
             });
             match activity {
+                Activity::Borrow if allowed && !clock_ok => {
+                    return self.refuse_session(Reason::ClockUnsure, Vec::new());
+                }
                 Activity::Borrow if allowed => {
                     s.phase = Phase::Active;
                 }
@@ -722,6 +767,7 @@ impl Kiosk {
     /// Ask the ILS (or the offline rules) about a new item.
     fn start_item(&mut self, index: usize, online: bool) {
         let offline_enabled = self.rules.offline.enabled;
+        let clock_ok = self.clock_ok;
         let Some(s) = self.session.as_mut() else {
             return;
         };
@@ -740,6 +786,10 @@ impl Kiosk {
                 offline: false,
                 journal: None,
             },
+            (Activity::Borrow, false) if !clock_ok => {
+                refuse(&mut s.items[index], Reason::ClockUnsure, None);
+                return;
+            }
             (Activity::Borrow, false) => {
                 if s.offline_ok && s.offline_allowance > 0 {
                     s.offline_allowance -= 1;
@@ -780,6 +830,7 @@ impl Kiosk {
 
     fn on_item_answer(&mut self, req: u64, item_id: &str, answer: IlsAnswer) {
         let offline_enabled = self.rules.offline.enabled;
+        let clock_ok = self.clock_ok;
         if matches!(answer, IlsAnswer::Unavailable { .. }) {
             self.online = false;
         }
@@ -805,9 +856,17 @@ impl Kiosk {
                     title,
                     due,
                     messages,
+                    desensitize,
                 } => {
                     if lent_or_returned(item, ok, offline, title, &messages) {
                         item.line.due = due;
+                        if !desensitize {
+                            security_at_desk(item);
+                            if let Some(may) = s.patron.as_mut().and_then(|p| p.may_borrow.as_mut())
+                            {
+                                *may = may.saturating_sub(1);
+                            }
+                        }
                     } else if offline {
                         s.offline_allowance += 1;
                     }
@@ -818,9 +877,11 @@ impl Kiosk {
                     title,
                     sort_bin,
                     messages,
+                    alert,
                 } => {
                     if lent_or_returned(item, ok, offline, title, &messages) {
                         item.line.sort_bin = sort_bin;
+                        item.desk_shelf = alert.as_deref().map(desk_shelf_reason);
                     }
                 }
                 IlsAnswer::Unavailable {
@@ -829,7 +890,10 @@ impl Kiosk {
                 } => {
                     // The link went down under this request: the offline rules decide now.
                     match activity {
-                        Activity::Borrow if s.offline_ok && s.offline_allowance > 0 => {
+                        Activity::Borrow if !clock_ok && !maybe_sent => {
+                            refuse(item, Reason::ClockUnsure, None);
+                        }
+                        Activity::Borrow if clock_ok && s.offline_ok && s.offline_allowance > 0 => {
                             s.offline_allowance -= 1;
                             follow_up = Some(IlsRequest::Checkout {
                                 patron_id,
@@ -942,7 +1006,7 @@ impl Kiosk {
                         } else {
                             ItemState::Done
                         };
-                        item.line.reason = None;
+                        item.line.reason = item.desk_shelf;
                         newly_done += 1;
                     } else if item.tags.values().any(|t| *t == TagSec::Failed) {
                         item.line.state = ItemState::PutBack;
@@ -1105,6 +1169,23 @@ fn lent_or_returned(
     ok
 }
 
+/// Lent with the security left on, as the ILS asked (desensitize `N`): the item is done here,
+/// no security write is made, and the patron is told to take it to the desk.
+fn security_at_desk(item: &mut Item) {
+    item.step = Step::AtDesk;
+    item.line.state = ItemState::Done;
+    item.line.reason = Some(Reason::SecurityAtDesk);
+}
+
+/// Why a returned item with an ILS alert goes on the desk shelf, from its alert type (CV).
+fn desk_shelf_reason(alert_type: &str) -> Reason {
+    match alert_type.trim() {
+        "01" | "03" => Reason::DeskShelfHold,
+        "02" | "04" => Reason::DeskShelfTransit,
+        _ => Reason::DeskShelf,
+    }
+}
+
 fn refuse(item: &mut Item, reason: Reason, message: Option<String>) {
     item.step = Step::Refused;
     item.line.state = ItemState::Refused;
@@ -1125,6 +1206,21 @@ fn same_isil(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// Why a session that asked for a PIN cannot go on although the PIN was not found wrong: only
+/// a PIN the ILS said is right (CQ = Y), or offline one that matched a verifier cached from
+/// such an answer, counts. `None` when no PIN was asked for or it was confirmed. An unknown
+/// patron online is refused as unknown, whatever the PIN.
+fn pin_unverified(pin_given: bool, p: &PatronAnswer) -> Option<Reason> {
+    if !pin_given || p.pin_ok == Some(true) || (!p.offline && !p.known) {
+        return None;
+    }
+    Some(if p.offline {
+        Reason::NoOfflinePin
+    } else {
+        Reason::PinNotVerified
+    })
+}
+
 /// A new item line from the tags first seen for it, held with a reason when it cannot go on.
 fn new_item(key: &str, group: &[&TagSeen], owner_isil: Option<&str>) -> Item {
     let mut item = Item {
@@ -1140,6 +1236,7 @@ fn new_item(key: &str, group: &[&TagSeen], owner_isil: Option<&str>) -> Item {
         },
         step: Step::Held,
         offline: false,
+        desk_shelf: None,
         tags: BTreeMap::new(),
         present: BTreeSet::new(),
         parts: 1,

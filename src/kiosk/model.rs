@@ -95,6 +95,9 @@ pub enum FaultKind {
     Link,
     /// Staff took the kiosk out of service (from the fleet), with their reason.
     Staff,
+    /// The library system answers but allows neither loans nor returns from this kiosk (its
+    /// ACS status, SIP2 98).
+    Ils,
 }
 
 impl FaultKind {
@@ -103,6 +106,7 @@ impl FaultKind {
             FaultKind::Reader => "reader",
             FaultKind::Link => "link",
             FaultKind::Staff => "staff",
+            FaultKind::Ils => "ils",
         }
     }
 }
@@ -188,6 +192,28 @@ pub enum Reason {
     WrongPin,
     /// Offline lending is switched off.
     OfflineDisabled,
+    /// A PIN is required and the library system did not say whether it is right (no CQ in
+    /// its answer): it cannot verify PINs, so the session is refused.
+    PinNotVerified,
+    /// Offline, a PIN is required and this kiosk holds no verifier of the patron's PIN from an
+    /// earlier online session.
+    NoOfflinePin,
+    /// Lent, but the library system asks that its security stay on: the patron takes it to
+    /// the desk.
+    SecurityAtDesk,
+    /// Returned with an alert: on hold for another patron; it goes on the desk shelf.
+    DeskShelfHold,
+    /// Returned with an alert: it travels to another branch; it goes on the desk shelf.
+    DeskShelfTransit,
+    /// Returned with an alert of another kind; it goes on the desk shelf.
+    DeskShelf,
+    /// The library system does not allow loans from this kiosk now (ACS status).
+    NoLoansNow,
+    /// The library system does not allow returns at this kiosk now (ACS status).
+    NoReturnsNow,
+    /// Offline, and the kiosk's clock is not known to be right: no loans (their dates would
+    /// be wrong).
+    ClockUnsure,
 }
 
 /// One item on the pad (or scanned).

@@ -124,6 +124,7 @@ fn circ() -> Kiosk {
         rules(),
     );
     k.handle(Event::LinkChanged { online: true });
+    k.handle(Event::Clock { synchronised: true });
     k
 }
 
@@ -196,8 +197,22 @@ fn identified(k: &mut Kiosk, answer: PatronAnswer) -> Vec<Effect> {
     })
 }
 
+/// The borrow session was refused for `reason`; the screen model.
+fn assert_borrow_refused(k: &Kiosk, reason: Reason) -> ScreenModel {
+    let m = k.model();
+    assert_eq!(
+        m.screen,
+        Screen::Refused {
+            activity: Activity::Borrow
+        }
+    );
+    assert_eq!(m.notice, Some(reason));
+    m
+}
+
 fn checkout_ok(title: &str) -> IlsAnswer {
     IlsAnswer::Checkout {
+        desensitize: true,
         ok: true,
         offline: false,
         title: Some(title.into()),
@@ -306,10 +321,19 @@ fn pin_not_required_goes_straight_to_the_ils() {
     );
     k.handle(Event::Start(Activity::Borrow));
     let fx = k.handle(Event::Patron(PATRON.into()));
-    assert!(matches!(
-        ils_requests(&fx).as_slice(),
-        [(_, IlsRequest::Patron { pin: None, .. })]
-    ));
+    let reqs = ils_requests(&fx);
+    let [(req, IlsRequest::Patron { pin: None, .. })] = reqs.as_slice() else {
+        panic!("one patron request without a PIN: {fx:?}");
+    };
+    // The card alone: no CQ is needed.
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Patron(PatronAnswer {
+            pin_ok: None,
+            ..patron_ok()
+        }),
+    });
+    assert_eq!(k.model().screen, Screen::Borrow);
 }
 
 #[test]
@@ -363,14 +387,7 @@ fn blocked_patron_cannot_borrow() {
             ..patron_ok()
         },
     );
-    let m = k.model();
-    assert_eq!(
-        m.screen,
-        Screen::Refused {
-            activity: Activity::Borrow
-        }
-    );
-    assert_eq!(m.notice, Some(Reason::Blocked));
+    let m = assert_borrow_refused(&k, Reason::Blocked);
     assert!(m.messages.contains(&"Your card is blocked.".to_string()));
     assert!(ils_requests(&k.handle(Event::Pad(vec![item_tag("E1", "31")]))).is_empty());
 }
@@ -566,6 +583,7 @@ fn ils_refusal_shows_its_message() {
     let fx = k.handle(Event::Ils {
         req,
         answer: IlsAnswer::Checkout {
+            desensitize: true,
             ok: false,
             offline: false,
             title: Some("Il nome della rosa".into()),
@@ -625,6 +643,7 @@ fn link_lost_mid_stack_goes_offline_for_the_rest() {
     let fx = k.handle(Event::Ils {
         req: *req,
         answer: IlsAnswer::Checkout {
+            desensitize: true,
             ok: true,
             offline: true,
             title: None,
@@ -697,18 +716,21 @@ fn offline_refuses_blocked_fined_and_unknown_patrons() {
         PatronAnswer {
             offline: true,
             known: false,
+            pin_ok: Some(true),
             ..PatronAnswer::default()
         },
         PatronAnswer {
             offline: true,
             known: true,
             blocked: true,
+            pin_ok: Some(true),
             ..PatronAnswer::default()
         },
         PatronAnswer {
             offline: true,
             known: true,
             fine_cents: 1001,
+            pin_ok: Some(true),
             ..PatronAnswer::default()
         },
     ] {
@@ -717,6 +739,48 @@ fn offline_refuses_blocked_fined_and_unknown_patrons() {
         identified(&mut k, answer.clone());
         assert_eq!(k.model().notice, Some(Reason::OfflineRules), "{answer:?}");
     }
+}
+
+#[test]
+fn a_pin_the_ils_does_not_confirm_refuses_the_session() {
+    // Online: the ILS left CQ out (it cannot verify PINs). Offline: no verifier is cached.
+    for (offline, reason) in [
+        (false, Reason::PinNotVerified),
+        (true, Reason::NoOfflinePin),
+    ] {
+        let mut k = circ();
+        if offline {
+            k.handle(Event::LinkChanged { online: false });
+        }
+        identified(
+            &mut k,
+            PatronAnswer {
+                offline,
+                pin_ok: None,
+                ..patron_ok()
+            },
+        );
+        let m = assert_borrow_refused(&k, reason);
+        assert!(m.patron.is_none(), "nothing of the account is shown");
+        let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+        assert!(ils_requests(&fx).is_empty(), "never a checkout: {fx:?}");
+    }
+}
+
+#[test]
+fn account_needs_a_confirmed_pin_too() {
+    let mut k = circ();
+    k.handle(Event::Start(Activity::Account));
+    identified(
+        &mut k,
+        PatronAnswer {
+            pin_ok: None,
+            ..patron_ok()
+        },
+    );
+    let m = k.model();
+    assert_eq!(m.notice, Some(Reason::PinNotVerified));
+    assert!(m.loans.is_empty() && m.patron.is_none());
 }
 
 #[test]
@@ -778,6 +842,7 @@ fn return_needs_no_patron_and_rearms_security() {
     let fx = k.handle(Event::Ils {
         req: reqs[0].0,
         answer: IlsAnswer::Checkin {
+            alert: None,
             ok: true,
             offline: false,
             title: Some("Book".into()),
@@ -794,6 +859,163 @@ fn return_needs_no_patron_and_rearms_security() {
     assert_eq!(line(&m, "31").state, ItemState::Done);
     assert_eq!(line(&m, "31").sort_bin.as_deref(), Some("Branch Nord"));
     assert!(m.patron.is_none());
+}
+
+#[test]
+fn a_return_with_an_alert_goes_on_the_desk_shelf_with_its_reason_and_bin() {
+    for (alert_type, reason) in [
+        ("01", Reason::DeskShelfHold),
+        ("04", Reason::DeskShelfTransit),
+        ("", Reason::DeskShelf),
+    ] {
+        let mut k = circ();
+        k.handle(Event::Start(Activity::Return));
+        let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+        let fx = k.handle(Event::Ils {
+            req: ils_requests(&fx)[0].0,
+            answer: IlsAnswer::Checkin {
+                alert: Some(alert_type.into()),
+                ok: true,
+                offline: false,
+                title: Some("Book".into()),
+                sort_bin: Some("H".into()),
+                messages: Vec::new(),
+            },
+        });
+        // Still re-armed: it stays in the library.
+        assert_eq!(security_writes(&fx), [("E1".to_string(), true)]);
+        k.handle(Event::Security {
+            uid: "E1".into(),
+            outcome: SecurityOutcome::Verified,
+        });
+        let m = k.model();
+        let l = line(&m, "31");
+        assert_eq!(l.state, ItemState::Done);
+        assert_eq!(l.reason, Some(reason), "{alert_type}");
+        assert_eq!(l.sort_bin.as_deref(), Some("H"));
+    }
+}
+
+#[test]
+fn a_loan_the_ils_will_not_desensitize_keeps_its_security_and_goes_to_the_desk() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let fx = k.handle(Event::Ils {
+        req: ils_requests(&fx)[0].0,
+        answer: IlsAnswer::Checkout {
+            desensitize: false,
+            ok: true,
+            offline: false,
+            title: Some("Film".into()),
+            due: Some("2026-12-26".into()),
+            messages: Vec::new(),
+        },
+    });
+    assert!(security_writes(&fx).is_empty(), "security left on: {fx:?}");
+    let m = k.model();
+    let l = line(&m, "31");
+    assert_eq!(l.state, ItemState::Done);
+    assert_eq!(l.reason, Some(Reason::SecurityAtDesk));
+    assert_eq!(m.patron.as_ref().and_then(|p| p.may_borrow), Some(9));
+    // Lifted and put back: still no write.
+    k.handle(Event::Pad(Vec::new()));
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    assert!(security_writes(&fx).is_empty(), "{fx:?}");
+    k.handle(Event::Done);
+    assert_eq!(
+        k.model().screen,
+        Screen::Summary {
+            activity: Activity::Borrow
+        }
+    );
+}
+
+#[test]
+fn offline_loans_wait_for_a_clock_known_to_be_right_returns_do_not() {
+    let mut k = circ();
+    k.handle(Event::Clock {
+        synchronised: false,
+    });
+    k.handle(Event::LinkChanged { online: false });
+    identified(
+        &mut k,
+        PatronAnswer {
+            offline: true,
+            known: true,
+            pin_ok: Some(true),
+            ..PatronAnswer::default()
+        },
+    );
+    assert_eq!(k.model().notice, Some(Reason::ClockUnsure));
+    k.handle(Event::Done);
+    // Online, then the link drops under a loan: not queued with an unsure date either.
+    k.handle(Event::LinkChanged { online: true });
+    identified(&mut k, patron_ok());
+    let fx = k.handle(Event::Pad(vec![item_tag("E1", "31")]));
+    let fx = k.handle(Event::Ils {
+        req: ils_requests(&fx)[0].0,
+        answer: IlsAnswer::Unavailable {
+            journal: None,
+            maybe_sent: false,
+        },
+    });
+    assert!(ils_requests(&fx).is_empty(), "{fx:?}");
+    assert_eq!(line(&k.model(), "31").reason, Some(Reason::ClockUnsure));
+    k.handle(Event::Cancel);
+    // Returns are taken (the shell marks them for staff).
+    k.handle(Event::Start(Activity::Return));
+    let fx = k.handle(Event::Pad(vec![item_tag("E2", "32")]));
+    assert!(matches!(
+        ils_requests(&fx).as_slice(),
+        [(_, IlsRequest::Checkin { offline: true, .. })]
+    ));
+}
+
+#[test]
+fn the_kiosk_offers_only_what_the_ils_allows() {
+    let mut k = circ();
+    k.handle(Event::IlsServices(IlsServices {
+        checkout: false,
+        checkin: true,
+    }));
+    k.handle(Event::Start(Activity::Borrow));
+    let m = k.model();
+    assert_eq!(
+        m.screen,
+        Screen::Refused {
+            activity: Activity::Borrow
+        }
+    );
+    assert_eq!(m.notice, Some(Reason::NoLoansNow));
+    k.handle(Event::Done);
+    k.handle(Event::Start(Activity::Return));
+    assert_eq!(k.model().screen, Screen::Return);
+    k.handle(Event::Cancel);
+    // Neither: out of order until the ILS allows one again.
+    k.handle(Event::IlsServices(IlsServices {
+        checkout: false,
+        checkin: false,
+    }));
+    assert!(matches!(
+        k.model().screen,
+        Screen::OutOfOrder {
+            fault: FaultKind::Ils,
+            ..
+        }
+    ));
+    k.handle(Event::Start(Activity::Return));
+    assert!(!k.in_session());
+    k.handle(Event::IlsServices(IlsServices::default()));
+    assert_eq!(k.model().screen, Screen::Welcome);
+    // Offline the ACS status says nothing: the offline rules apply.
+    k.handle(Event::IlsServices(IlsServices {
+        checkout: false,
+        checkin: false,
+    }));
+    k.handle(Event::LinkChanged { online: false });
+    k.handle(Event::Start(Activity::Return));
+    assert_eq!(k.model().screen, Screen::Return);
 }
 
 #[test]
@@ -1059,6 +1281,7 @@ fn a_scanned_label_is_returned_and_refusals_show() {
     let fx = k.handle(Event::Ils {
         req: *req,
         answer: IlsAnswer::Checkin {
+            alert: None,
             ok: true,
             offline: false,
             title: Some("Book".into()),
@@ -1080,6 +1303,7 @@ fn a_scanned_label_is_returned_and_refusals_show() {
     k.handle(Event::Ils {
         req: *req,
         answer: IlsAnswer::Checkin {
+            alert: None,
             ok: false,
             offline: false,
             title: None,

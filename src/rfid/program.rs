@@ -43,6 +43,8 @@ pub struct Programming<'a> {
     pub security: Security,
     /// How the site marks security (its AFI values, AFI and/or EAS).
     pub security_config: SecurityConfig,
+    /// Attempts at the security write and read-back (`rfid.security_retries`).
+    pub security_attempts: u8,
     /// Lock the blocks holding the data for good.
     pub lock: bool,
     /// Bytes of user memory the image may use.
@@ -114,7 +116,13 @@ pub fn program_tag(
     let data = reader.write_data(uid, &image)?;
     let (dsfid, security, lock) = if data.is_verified() {
         let dsfid = reader.write_dsfid(uid, dsfid_for(model))?;
-        let security = reader.set_security(uid, p.security, &p.security_config)?;
+        let security = crate::rfid::reader::set_security_retrying(
+            reader,
+            uid,
+            p.security,
+            &p.security_config,
+            p.security_attempts,
+        )?;
         let lock = if p.lock {
             let blocks = u8::try_from(image.len().div_ceil(LOCK_BLOCK_SIZE)).unwrap_or(u8::MAX);
             Some(reader.lock_blocks(uid, 0, blocks)?)
@@ -175,6 +183,7 @@ mod tests {
             record,
             security,
             security_config: SecurityConfig::default(),
+            security_attempts: 1,
             lock,
             capacity: DEFAULT_CAPACITY,
         }

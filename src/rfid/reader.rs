@@ -131,6 +131,28 @@ impl fmt::Display for WriteOutcome {
     }
 }
 
+/// [`TagReader::set_security`] tried up to `attempts` times (`rfid.security_retries`, at least
+/// once) until it reads back verified. A tag that left the pad is not tried again: the patron
+/// is asked to put it back.
+pub fn set_security_retrying<R: TagReader + ?Sized>(
+    reader: &mut R,
+    uid: &Uid,
+    security: Security,
+    config: &SecurityConfig,
+    attempts: u8,
+) -> Result<WriteOutcome, ReaderError> {
+    let mut last = reader.set_security(uid, security, config);
+    for _ in 1..attempts.max(1) {
+        match &last {
+            Ok(WriteOutcome::NotVerified { .. }) => {}
+            Err(e) if !matches!(e, ReaderError::TagGone(_)) => {}
+            _ => break,
+        }
+        last = reader.set_security(uid, security, config);
+    }
+    last
+}
+
 /// The RFID pad as the kiosk sees it.
 ///
 /// Implemented by [`Iso15693Reader`] over any [`Transceiver`](crate::rfid::transceiver::Transceiver)

@@ -37,6 +37,8 @@
 //! With `[telemetry] enabled` the driver publishes to the fleet and carries out the fleet's
 //! commands between input lines (each reported as a `fleet_command` line); `restart` ends it
 //! with [`crate::app::Ended::Restart`].
+//! - `ntp {synchronised}`: what the system says about NTP from now on, instead of the
+//!   machine's own state (the clock is trusted with NTP, or once an ILS date agreed)
 
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
@@ -144,6 +146,10 @@ enum Command {
     },
     ConfirmDelivery {
         yes: bool,
+    },
+    /// What the system says about NTP from now on (the machine's own state is read no more).
+    Ntp {
+        synchronised: bool,
     },
 }
 
@@ -521,6 +527,16 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
         Command::Restore => {
             gate(link)?.restore();
             wait_link(&runner.shell.sip2, true, Duration::from_secs(10)).await;
+        }
+        Command::Ntp { synchronised } => {
+            let source = "the headless driver";
+            runner
+                .pin_ntp(if synchronised {
+                    crate::clock::NtpState::Synchronised { source }
+                } else {
+                    crate::clock::NtpState::Unsynchronised { source }
+                })
+                .await?;
         }
         Command::Sync => runner.sync().await?,
         Command::WaitSync => runner.finish_sync().await?,

@@ -146,7 +146,19 @@ pub struct Runner {
     /// The journal's queue depth and conflicts, and when they were counted.
     counts: (u64, u64),
     counted_at: Option<tokio::time::Instant>,
+    /// What the ILS's ACS status allows, as last told to the core.
+    services: crate::kiosk::IlsServices,
+    /// The clock state last told to the core (`None`: not yet), the last ILS date compared,
+    /// and when the system's NTP state was last read.
+    clock_told: Option<bool>,
+    ils_date_seen: Option<crate::sip2::SipDateTime>,
+    ntp_read_at: Option<tokio::time::Instant>,
+    /// The NTP state was set by the headless driver: not read from the system.
+    ntp_pinned: bool,
 }
+
+/// How often the system's NTP state is read again while the clock is not trusted.
+const NTP_REREAD: Duration = Duration::from_secs(60);
 
 /// How long rows a sync could not settle wait before the next try while the link stays up.
 const SYNC_RETRY: Duration = Duration::from_secs(300);
@@ -168,6 +180,11 @@ impl Runner {
             probes: None,
             counts: (0, 0),
             counted_at: None,
+            services: crate::kiosk::IlsServices::default(),
+            clock_told: None,
+            ils_date_seen: None,
+            ntp_read_at: None,
+            ntp_pinned: false,
         }
     }
 
@@ -381,12 +398,94 @@ impl Runner {
         {
             self.start_sync();
         }
+        self.check_acs().await?;
+        self.check_clock().await?;
         self.check_sync().await?;
         self.pump_mail();
         if self.purged_on != Some(chrono::Local::now().date_naive()) {
             self.purge().await?;
         }
         self.report().await;
+        Ok(())
+    }
+
+    /// Tell the core what the ILS's latest ACS status (98) allows, and compare its date with
+    /// the local clock.
+    async fn check_acs(&mut self) -> Result<()> {
+        let acs = match &*self.shell.sip2.link().borrow() {
+            crate::sip2::client::LinkState::Online { acs } => Some(acs.as_ref().clone()),
+            _ => None,
+        };
+        let Some(acs) = acs else {
+            return Ok(());
+        };
+        let services = crate::kiosk::IlsServices {
+            checkout: acs.checkout_ok,
+            checkin: acs.checkin_ok,
+        };
+        if services != self.services {
+            self.services = services;
+            tracing::info!(
+                "the ILS's status allows checkout: {}, checkin: {}",
+                services.checkout,
+                services.checkin
+            );
+            self.feed(Event::IlsServices(services)).await?;
+        }
+        if let Some(date) = acs.date_time_sync
+            && self.ils_date_seen.as_ref() != Some(&date)
+        {
+            let check = self.shell.clock.observe_ils_date_now(&date);
+            if !matches!(check, crate::clock::IlsDateCheck::Agreed { .. }) {
+                tracing::warn!("clock: {}", self.shell.clock.reason());
+            }
+            self.ils_date_seen = Some(date);
+        }
+        Ok(())
+    }
+
+    /// Read the system's NTP state when due (at start, then every minute while the clock is
+    /// not trusted) and tell the core when whether the clock is right changes.
+    async fn check_clock(&mut self) -> Result<()> {
+        let due = self
+            .ntp_read_at
+            .is_none_or(|at| at.elapsed() >= NTP_REREAD && !self.shell.clock.is_synchronised());
+        if due && self.shell.config.clock_check && !self.ntp_pinned {
+            self.ntp_read_at = Some(tokio::time::Instant::now());
+            let state = tokio::task::spawn_blocking(crate::clock::system_ntp_state)
+                .await
+                .context("the NTP check failed")?;
+            self.shell.clock.set_system(state);
+        }
+        self.tell_clock().await
+    }
+
+    /// Set the system's NTP state from outside (the headless driver's `ntp` command) and
+    /// stop reading it from the system.
+    pub async fn pin_ntp(&mut self, state: crate::clock::NtpState) -> Result<()> {
+        self.ntp_pinned = true;
+        self.shell.clock.set_system(state);
+        self.tell_clock().await
+    }
+
+    /// Tell the core whether the clock is right, when that changed.
+    pub async fn tell_clock(&mut self) -> Result<()> {
+        let synchronised = self.shell.clock.is_synchronised();
+        if self.clock_told != Some(synchronised) {
+            if self.clock_told.is_some() || !synchronised {
+                tracing::info!(
+                    "clock {}: {}",
+                    if synchronised {
+                        "trusted"
+                    } else {
+                        "not trusted"
+                    },
+                    self.shell.clock.reason()
+                );
+            }
+            self.clock_told = Some(synchronised);
+            self.feed(Event::Clock { synchronised }).await?;
+        }
         Ok(())
     }
 
@@ -469,20 +568,23 @@ impl Runner {
     }
 
     /// Delete acknowledged journal rows past the retention (the kiosk keeps no reading
-    /// history), and conflicts nobody resolved in time, with a warning: staff can no longer
-    /// put those right from the kiosk's records.
+    /// history), conflicts nobody resolved in time, with a warning (staff can no longer put
+    /// those right from the kiosk's records), and cached patrons not seen online for
+    /// `offline.patron_cache_days`, with their PIN verifiers.
     pub async fn purge(&mut self) -> Result<()> {
         let Retention {
             journal_days,
             conflict_max_days,
         } = self.retention;
-        let (purged, stale) = self
+        let patron_days = self.shell.config.patron_cache_days;
+        let (purged, stale, patrons) = self
             .shell
             .store
             .call(move |c| {
                 Ok((
                     crate::store::journal::purge_older_than(c, journal_days)?,
                     crate::store::journal::purge_stale_conflicts(c, conflict_max_days)?,
+                    crate::store::cache::purge_patrons_older_than(c, patron_days)?,
                 ))
             })
             .await?;
@@ -495,9 +597,11 @@ impl Runner {
                  the library system may still differ from what patrons did at this kiosk"
             );
         }
-        if purged > 0 || stale > 0 {
-            self.sink
-                .note(json!({"kind": "purge", "rows": purged, "stale_conflicts": stale}));
+        if purged > 0 || stale > 0 || patrons > 0 {
+            self.sink.note(
+                json!({"kind": "purge", "rows": purged, "stale_conflicts": stale,
+                    "cached_patrons": patrons}),
+            );
         }
         Ok(())
     }

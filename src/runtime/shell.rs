@@ -73,6 +73,24 @@ impl Exchange {
     }
 }
 
+/// The mark on an offline return taken while the clock was not known to be right.
+pub const CLOCK_UNSURE: &str = "clock unsure";
+
+/// Why a patron session with a PIN was refused when the ILS answered without CQ.
+const PIN_NOT_VERIFIED: &str = "the ILS did not say whether the PIN is valid (no CQ field): it \
+                                cannot verify PINs; with terminal.require_pin = true the session \
+                                is refused (set require_pin = false for the card alone)";
+
+/// A PIN was given, the ILS knows the patron, and said nothing about the PIN (no CQ): the PIN
+/// is not confirmed, and the session is refused. Logged with why (no patron id).
+fn pin_unconfirmed(pin_given: bool, known: bool, pin_ok: Option<bool>) -> bool {
+    let unconfirmed = pin_given && known && pin_ok.is_none();
+    if unconfirmed {
+        tracing::warn!("patron refused: {PIN_NOT_VERIFIED}");
+    }
+    unconfirmed
+}
+
 /// An answer of the wrong kind, as the error it is.
 fn unexpected(answer: Message) -> ClientError {
     ClientError::Protocol(format!("answer {answer:?}"))
@@ -83,10 +101,17 @@ fn unexpected(answer: Message) -> ClientError {
 pub struct ShellConfig {
     pub location: String,
     pub security: SecurityConfig,
+    /// Attempts at a security write and read-back (`rfid.security_retries`).
+    pub security_attempts: u8,
     /// Offline loan days by SIP2 media type code, `default` for the rest.
     pub loan_days: std::collections::BTreeMap<String, u32>,
     /// Whose calendar day the daily statistics count (`terminal.time_zone`).
     pub zone: Zone,
+    /// Days a patron not seen online stays in the offline cache.
+    pub patron_cache_days: u32,
+    /// `terminal.clock_check` and `terminal.clock_skew_secs`.
+    pub clock_check: bool,
+    pub clock_skew_secs: u32,
 }
 
 impl ShellConfig {
@@ -99,8 +124,12 @@ impl ShellConfig {
                 use_afi: s.rfid.use_afi,
                 use_eas: s.rfid.use_eas,
             },
+            security_attempts: s.rfid.security_retries,
             loan_days: s.offline.loan_days.clone(),
             zone: s.terminal.zone(),
+            patron_cache_days: s.offline.patron_cache_days,
+            clock_check: s.terminal.clock_check,
+            clock_skew_secs: s.terminal.clock_skew_secs,
         }
     }
 
@@ -153,6 +182,8 @@ pub struct Shell {
     pub fleet: FleetHandle,
     /// The session's language, which the runner keeps current: counted with each action.
     pub language: Language,
+    /// Whether this terminal's clock can be trusted (the runner keeps it up to date).
+    pub clock: crate::clock::ClockState,
 }
 
 /// One circulation action as the daily statistics and the fleet see it: no patron, no item.
@@ -286,6 +317,17 @@ impl Shell {
         if let Ok(mut r) = reader.lock() {
             r.set_eas_reads(config.security.use_eas);
         }
+        let terminal = crate::config::Terminal {
+            clock_check: config.clock_check,
+            clock_skew_secs: config.clock_skew_secs,
+            ..crate::config::Terminal::default()
+        };
+        let clock = crate::clock::ClockState::new(
+            &terminal,
+            crate::clock::NtpState::Unknown {
+                why: "not read yet".into(),
+            },
+        );
         Shell {
             sip2,
             store,
@@ -297,6 +339,7 @@ impl Shell {
             in_flight: journal::InFlight::default(),
             fleet: FleetHandle::disabled(crate::fleet::TelemetrySettings::default().outbox_max).0,
             language: Language::English,
+            clock,
         }
     }
 
@@ -457,6 +500,7 @@ impl Shell {
             print_lines: self.print_lines.clone(),
             fleet: self.fleet.clone(),
             language: self.language,
+            clock: self.clock.clone(),
         };
         async move {
             let (answer, exchange) = worker.ils(request).await?;
@@ -477,6 +521,7 @@ impl Shell {
         };
         let reader = self.reader.clone();
         let config = self.config.security;
+        let attempts = self.config.security_attempts;
         let security = if secure {
             Security::Secured
         } else {
@@ -486,7 +531,9 @@ impl Shell {
             let mut r = reader
                 .lock()
                 .map_err(|_| "reader lock poisoned".to_string())?;
-            Ok::<_, String>(r.set_security(&parsed, security, &config))
+            Ok::<_, String>(crate::rfid::reader::set_security_retrying(
+                &mut **r, &parsed, security, &config, attempts,
+            ))
         })
         .await
         .map_err(|e| ShellError::Pad(e.to_string()))?
@@ -800,6 +847,7 @@ impl Shell {
                         title: nonempty(&r.title_id),
                         due: nonempty(&r.due_date).map(|d| display_date(&d)),
                         messages: r.screen_messages,
+                        desensitize: r.desensitize != sip2::YesNoUnknown::No,
                     },
                     exchange,
                 ))
@@ -845,6 +893,7 @@ impl Shell {
                 title: cached.and_then(|c| c.0),
                 due: Some(due.format("%Y-%m-%d").to_string()),
                 messages: Vec::new(),
+                desensitize: true,
             },
             Exchange::queued("checkout", item_id, id),
         ))
@@ -895,6 +944,7 @@ impl Shell {
                         title,
                         sort_bin,
                         messages: r.screen_messages,
+                        alert: r.alert.then(|| r.alert_type.clone().unwrap_or_default()),
                     },
                     exchange,
                 ))
@@ -921,6 +971,13 @@ impl Shell {
         let id = self
             .queue_offline(journal, Action::Checkin, None, &item_id, None, counted)
             .await?;
+        if !self.clock.is_synchronised() {
+            // Taken all the same; staff see that its return date may be wrong.
+            let note = format!("{CLOCK_UNSURE}: {}", self.clock.reason());
+            self.store
+                .call(move |c| journal::note(c, id, &note))
+                .await?;
+        }
         Ok((
             IlsAnswer::Checkin {
                 ok: true,
@@ -928,6 +985,7 @@ impl Shell {
                 title: cached.and_then(|c| c.0),
                 sort_bin: None,
                 messages: Vec::new(),
+                alert: None,
             },
             Exchange::queued("checkin", item_id, id),
         ))
@@ -1120,10 +1178,16 @@ impl Shell {
                 .call(move |c| cache::cache_patron(c, &row))
                 .await?;
         }
-        let outcome = if !known || pin_ok == Some(false) {
+        let unverified = pin_unconfirmed(pin.is_some(), known, pin_ok);
+        let outcome = if !known || pin_ok == Some(false) || unverified {
             "refused"
         } else {
             "ok"
+        };
+        let message = if unverified {
+            Some(PIN_NOT_VERIFIED.to_string())
+        } else {
+            nonempty(&answer.screen_messages.join(" "))
         };
         Ok((
             IlsAnswer::Patron(PatronAnswer {
@@ -1148,7 +1212,7 @@ impl Shell {
                 item: None,
                 outcome,
                 journal: None,
-                message: nonempty(&answer.screen_messages.join(" ")),
+                message,
             },
         ))
     }
@@ -1176,9 +1240,15 @@ impl Shell {
             },
             Some(r) => {
                 let pin_ok = match (&pin, &r.pin_hash) {
-                    (Some(p), Some(h)) => Some(crate::config::verify_pin(p, h)),
+                    (Some(p), Some(h)) => Some(cache::pin_matches(p, h)),
                     _ => None,
                 };
+                if pin.is_some() && pin_ok.is_none() {
+                    tracing::warn!(
+                        "offline: no verifier of this patron's PIN is cached (no earlier online \
+                         session with a PIN the ILS confirmed); the session is refused"
+                    );
+                }
                 let flag = |i: usize| r.flags.chars().nth(i) == Some('Y');
                 PatronAnswer {
                     offline: true,

@@ -223,6 +223,15 @@ pub fn note_attempt(conn: &Connection, id: i64, message: &str) -> Result<(), Sto
     Ok(())
 }
 
+/// Set a row's message for staff (not an attempt: the row is not sent by this).
+pub fn note(conn: &Connection, id: i64, message: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE journal SET message = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, message, now_stamp()],
+    )?;
+    Ok(())
+}
+
 /// What the sync learnt about one row it replayed (or checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {

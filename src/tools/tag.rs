@@ -125,6 +125,8 @@ pub fn scan(reader: &mut dyn TagReader) -> Result<Vec<LibraryTag>, TagToolError>
 pub struct WriteOptions {
     /// The site's security marking (`[rfid]`); the tag is left secured, as for the shelf.
     pub security: SecurityConfig,
+    /// Attempts at the security write (`rfid.security_retries`).
+    pub security_attempts: u8,
     /// Write this AFI instead of the site's "secured" value.
     pub afi: Option<u8>,
     /// Lock the data blocks for good.
@@ -157,6 +159,7 @@ pub fn write(
         record: &record,
         security: Security::Secured,
         security_config,
+        security_attempts: options.security_attempts,
         lock: options.lock,
         capacity: DEFAULT_CAPACITY,
     };
@@ -251,6 +254,7 @@ mod tests {
     fn options(afi: Option<u8>, lock: bool) -> WriteOptions {
         WriteOptions {
             security: SecurityConfig::default(),
+            security_attempts: 1,
             afi,
             lock,
         }

@@ -108,6 +108,14 @@ fn due_text(due: &Option<String>, language: Language) -> String {
     }
 }
 
+/// What the patron must still do with an item that is done: take it to the desk (its security
+/// stays on) or put it on the desk shelf (an alert on return). Empty for the rest.
+fn done_hint(item: &ItemLine, language: Language) -> String {
+    item.reason
+        .map(|r| texts::reason(r, language).to_string())
+        .unwrap_or_default()
+}
+
 /// Why an item was refused: the library system's words when it gave some.
 fn refusal_text(item: &ItemLine, language: Language) -> String {
     use crate::kiosk::Reason;
@@ -138,7 +146,7 @@ fn pad_item(item: &ItemLine, language: Language) -> PadItem {
     let (state, reason) = match item.state {
         ItemState::Working => (UiItemState::Checking, String::new()),
         ItemState::Securing => (UiItemState::Securing, String::new()),
-        ItemState::Done => (UiItemState::Done, String::new()),
+        ItemState::Done => (UiItemState::Done, done_hint(item, language)),
         ItemState::DoneOffline => (
             UiItemState::Done,
             texts::to_be_confirmed(language).to_string(),
@@ -438,8 +446,14 @@ fn write_summary(window: &AppWindow, model: &ScreenModel, language: Language) {
         .iter()
         .map(|i| {
             let ok = done(&i);
+            let hint = done_hint(i, language);
             let detail = if !ok {
                 refusal_text(i, language)
+            } else if !hint.is_empty() {
+                match i.sort_bin.as_deref().filter(|b| !b.is_empty()) {
+                    Some(bin) => format!("{hint} · {bin}"),
+                    None => hint,
+                }
             } else if returning {
                 i.sort_bin.clone().unwrap_or_default()
             } else if i.state == ItemState::DoneOffline {

@@ -85,6 +85,51 @@ pub fn reason(reason: Reason, language: Language) -> &'static str {
                 "Il sistema della biblioteca non è raggiungibile. Riprova più tardi.",
                 "暂时无法连接图书馆系统，请稍后再试。",
             ],
+            Reason::PinNotVerified => [
+                "Your PIN cannot be checked here now. Please ask at the desk.",
+                "Il PIN non può essere verificato qui ora. Chiedi al banco.",
+                "目前无法在此验证您的密码，请到服务台咨询。",
+            ],
+            Reason::NoOfflinePin => [
+                "The library system cannot be reached and your PIN cannot be checked without it. Please ask at the desk or try again later.",
+                "Il sistema della biblioteca non è raggiungibile e senza di esso il PIN non può essere verificato. Chiedi al banco o riprova più tardi.",
+                "暂时无法连接图书馆系统，无法验证您的密码。请到服务台咨询或稍后再试。",
+            ],
+            Reason::SecurityAtDesk => [
+                "lent: please take it to the desk, where staff will release its security",
+                "prestato: portalo al banco, dove il personale disattiverà l'antitaccheggio",
+                "已借出：请带到服务台，由工作人员解除防盗",
+            ],
+            Reason::DeskShelfHold => [
+                "please put this on the desk shelf: it is on hold for another patron",
+                "mettilo sullo scaffale del banco: è prenotato per un altro utente",
+                "请放到服务台书架上：已被其他读者预约",
+            ],
+            Reason::DeskShelfTransit => [
+                "please put this on the desk shelf: it goes to another branch",
+                "mettilo sullo scaffale del banco: va a un'altra sede",
+                "请放到服务台书架上：需送往其他分馆",
+            ],
+            Reason::DeskShelf => [
+                "please put this on the desk shelf: the library needs to see it",
+                "mettilo sullo scaffale del banco: la biblioteca deve controllarlo",
+                "请放到服务台书架上：图书馆需要查看",
+            ],
+            Reason::NoLoansNow => [
+                "Borrowing is not possible at this kiosk just now. Returns are. Please ask at the desk.",
+                "Al momento non è possibile prendere in prestito da questa postazione; la restituzione sì. Chiedi al banco.",
+                "本机暂时无法借书，但可以还书。请到服务台咨询。",
+            ],
+            Reason::NoReturnsNow => [
+                "Returns are not possible at this kiosk just now. Please use the returns box or ask at the desk.",
+                "Al momento non è possibile restituire a questa postazione. Usa il cassetto delle restituzioni o chiedi al banco.",
+                "本机暂时无法还书。请使用还书箱或到服务台咨询。",
+            ],
+            Reason::ClockUnsure => [
+                "cannot be lent while the library system is offline: the kiosk's clock is not confirmed",
+                "non prestabile finché il sistema della biblioteca è offline: l'orologio della postazione non è verificato",
+                "图书馆系统离线期间无法借出：本机时钟未经校准",
+            ],
         },
     )
 }
@@ -149,7 +194,7 @@ pub fn fines_owed(language: Language) -> &'static str {
 mod tests {
     use super::*;
 
-    const REASONS: [Reason; 14] = [
+    const REASONS: [Reason; 23] = [
         Reason::Ils,
         Reason::NotForCirculation,
         Reason::OtherLibrary,
@@ -164,6 +209,15 @@ mod tests {
         Reason::UnknownPatron,
         Reason::WrongPin,
         Reason::OfflineDisabled,
+        Reason::PinNotVerified,
+        Reason::NoOfflinePin,
+        Reason::SecurityAtDesk,
+        Reason::DeskShelfHold,
+        Reason::DeskShelfTransit,
+        Reason::DeskShelf,
+        Reason::NoLoansNow,
+        Reason::NoReturnsNow,
+        Reason::ClockUnsure,
     ];
 
     #[test]

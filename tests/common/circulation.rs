@@ -48,6 +48,11 @@ impl Write for Buffer {
 
 impl Site {
     pub fn new() -> Site {
+        Site::with_ils(ServerConfig::default())
+    }
+
+    /// A site whose demo ILS is served with `config` (one that does not verify PINs, ...).
+    pub fn with_ils(config: ServerConfig) -> Site {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -58,9 +63,7 @@ impl Site {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
-            ils.serve(listener, ServerConfig::default())
-                .await
-                .expect("serve")
+            ils.serve(listener, config).await.expect("serve")
         });
         let mut settings = Settings::default();
         settings.ils.server = server.local_addr().to_string();

@@ -588,6 +588,38 @@ mod tests {
     }
 
     #[test]
+    fn security_writes_are_attempted_as_often_as_the_setting_says() {
+        use crate::rfid::reader::set_security_retrying;
+        let pad = SimPad::new();
+        let u = uid(11);
+        pad.place_blank(u);
+        // No retries inside one attempt: each refused write fails the attempt it is in.
+        let mut reader = Iso15693Reader::with_options(
+            pad.clone(),
+            ReaderOptions {
+                retries: 0,
+                ..ReaderOptions::default()
+            },
+        );
+        let config = SecurityConfig::default();
+        pad.fail_writes(2);
+        let outcome = set_security_retrying(&mut reader, &u, Security::Secured, &config, 2);
+        assert!(
+            !matches!(outcome, Ok(WriteOutcome::Verified)),
+            "{outcome:?}"
+        );
+        pad.fail_writes(2);
+        let outcome =
+            set_security_retrying(&mut reader, &u, Security::Secured, &config, 3).expect("sim");
+        assert_eq!(outcome, WriteOutcome::Verified);
+        // A tag that left the pad is not tried again.
+        pad.lift_after_frames(&u, 0);
+        let outcome =
+            set_security_retrying(&mut reader, &u, Security::Unsecured, &config, 5).expect("sim");
+        assert_eq!(outcome, WriteOutcome::TagGone);
+    }
+
+    #[test]
     fn refused_writes_are_not_verified() {
         let pad = SimPad::new();
         let u = uid(10);

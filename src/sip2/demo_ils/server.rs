@@ -35,6 +35,14 @@ pub struct ServerConfig {
     /// Timeout period announced in 98, in tenths of a second (0 = none).
     pub timeout_period: u16,
     pub retries_allowed: u16,
+    /// Check the PINs patron requests carry and answer CQ. Off: the PIN is ignored and CQ left
+    /// out, as an ILS that cannot verify PINs does.
+    pub verifies_pins: bool,
+    /// How far this ILS's clock is from the machine's, in seconds (the date in its 98).
+    pub clock_offset_secs: i64,
+    /// What its ACS status (98) allows: checkout and checkin.
+    pub checkout_ok: bool,
+    pub checkin_ok: bool,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +55,10 @@ impl Default for ServerConfig {
             library_name: "Selfcheck Demo Library".into(),
             timeout_period: 0,
             retries_allowed: 3,
+            verifies_pins: true,
+            clock_offset_secs: 0,
+            checkout_ok: true,
+            checkin_ok: true,
         }
     }
 }
@@ -220,14 +232,16 @@ impl Connection {
         let all = SupportedMessages::from_wire("YYYYYYYYYYYYYYYY");
         Message::AcsStatus(AcsStatus {
             online_status: true,
-            checkin_ok: true,
-            checkout_ok: true,
+            checkin_ok: self.config.checkin_ok,
+            checkout_ok: self.config.checkout_ok,
             acs_renewal_policy: true,
             status_update_ok: true,
             offline_ok: true,
             timeout_period: self.config.timeout_period,
             retries_allowed: self.config.retries_allowed,
-            date_time_sync: Some(SipDateTime::local(now())),
+            date_time_sync: Some(SipDateTime::local(
+                now() + Duration::seconds(self.config.clock_offset_secs),
+            )),
             protocol_version: "2.00".into(),
             institution_id: self.config.institution.clone(),
             library_name: Some(self.config.library_name.clone()),
@@ -239,6 +253,12 @@ impl Connection {
         })
     }
 
+    /// The PIN a patron request carries, to be checked; none when this ILS does not verify
+    /// PINs (its answers then have no CQ).
+    fn pin_to_check<'a>(&self, pin: Option<&'a str>) -> Option<&'a str> {
+        pin.filter(|p| !p.is_empty() && self.config.verifies_pins)
+    }
+
     fn answer(&self, request: &Message) -> Result<Option<Message>, DemoIlsError> {
         let mut cat = self.ils.lock()?;
         let now = now();
@@ -246,7 +266,7 @@ impl Connection {
         let inst = self.config.institution.clone();
         Ok(Some(match request {
             Message::PatronStatusRequest(r) => {
-                let pin = Some(r.patron_password.as_str()).filter(|p| !p.is_empty());
+                let pin = self.pin_to_check(Some(r.patron_password.as_str()));
                 let s = patron_status(&cat, &r.patron_id, pin, now)?;
                 Message::PatronStatusResponse(PatronStatusResponse {
                     transaction_date: date,
@@ -264,7 +284,7 @@ impl Connection {
                 })
             }
             Message::PatronEnable(r) => {
-                let pin = r.patron_password.as_deref().filter(|p| !p.is_empty());
+                let pin = self.pin_to_check(r.patron_password.as_deref());
                 let pin_ok = pin
                     .map(|p| cat.check_pin(&r.patron_id, p))
                     .transpose()?
@@ -288,7 +308,7 @@ impl Connection {
                 })
             }
             Message::PatronInformation(r) => {
-                let pin = r.patron_password.as_deref().filter(|p| !p.is_empty());
+                let pin = self.pin_to_check(r.patron_password.as_deref());
                 Message::PatronInformationResponse(patron_information(&cat, r, pin, now, inst)?)
             }
             Message::Checkout(r) => {
@@ -786,6 +806,29 @@ mod tests {
         let decoded = crate::sip2::decode(&status, Charset::Utf8).expect("valid answer");
         assert_eq!(decoded.sequence.map(Sequence::digit), Some(1));
         assert_eq!(reply(c.step(b"97AZFEF5")), status);
+    }
+
+    #[test]
+    fn an_ils_that_does_not_verify_pins_leaves_cq_out() {
+        let li = crate::sip2::demo_ils::sample::with_luhn("2100000000001").expect("id");
+        let text = format!("6300120261128    101500          AODEMO|AA{li}|AC|AD9999|");
+        let request = text.as_bytes();
+        let wrong = reply(conn(ServerConfig::default()).step(request));
+        assert!(
+            wrong.windows(4).any(|w| w == b"|CQN"),
+            "{}",
+            String::from_utf8_lossy(&wrong)
+        );
+        let unchecked = reply(
+            conn(ServerConfig {
+                verifies_pins: false,
+                ..ServerConfig::default()
+            })
+            .step(request),
+        );
+        let text = String::from_utf8_lossy(&unchecked);
+        assert!(text.starts_with("64") && text.contains("|BLY"), "{text}");
+        assert!(!text.contains("|CQ"), "{text}");
     }
 
     #[test]
