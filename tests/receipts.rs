@@ -676,7 +676,7 @@ mod session {
         let mut site = Site::new();
         site.settings.receipt.printer = Some(sim.url());
         site.settings.receipt.timeout_secs = 1;
-        let mut script = borrow(&patron(3), "3456", &[item(19)]);
+        let mut script = borrow(&patron(5), "5678", &[item(19)]);
         script.push(json!({"cmd": "receipt", "kind": "print"}));
         // The next patron returns a book: the kiosk is not stuck on the printer.
         script.push(json!({"cmd": "done"}));
@@ -708,7 +708,7 @@ mod session {
         let mut site = Site::new();
         site.settings.receipt.printer = Some(format!("tcp://127.0.0.1:{}", super::free_port()));
         site.settings.receipt.timeout_secs = 1;
-        let mut script = borrow(&patron(3), "3456", &[item(21)]);
+        let mut script = borrow(&patron(5), "5678", &[item(21)]);
         script.push(json!({"cmd": "receipt", "kind": "print"}));
         let out = site.run(&script);
         assert_eq!(receipt_line(&out)["print"], "printer_fault");

@@ -64,6 +64,9 @@ fn listen(window: &AppWindow) -> Log {
     hear!(AccountAdapter, on_renew_all, "renew-all");
     hear!(AccountAdapter, on_done, "account-done");
     hear!(SummaryAdapter, on_finish, "finish");
+    hear!(SummaryAdapter, on_print_receipt, "print-receipt");
+    hear!(SummaryAdapter, on_email_receipt, "email-receipt");
+    hear!(SummaryAdapter, on_no_receipt, "no-receipt");
     hear!(StaffAdapter, on_submit_pin, "staff-pin", 1);
     hear!(StaffAdapter, on_open_page, "page", 1);
     hear!(StaffAdapter, on_leave, "leave");
@@ -275,8 +278,21 @@ fn every_view_by_label_in_three_languages() {
         .global::<SummaryAdapter>()
         .set_receipt_available(true);
     one(&window, "Receipt");
+    press(&window, "Print a receipt");
+    // Queued already: said so, and not offered twice.
+    one(&window, "Your receipt will be e-mailed to you.");
+    assert_eq!(
+        one(&window, "E-mail me a receipt").accessible_enabled(),
+        Some(false)
+    );
+    window.global::<SummaryAdapter>().set_email_state("".into());
+    press(&window, "E-mail me a receipt");
+    press(&window, "No receipt, thank you");
     press(&window, "Finish");
-    assert_eq!(taken(&log), ["finish"]);
+    assert_eq!(
+        taken(&log),
+        ["print-receipt", "email-receipt", "no-receipt", "finish"]
+    );
 
     screen(&window, "goodbye");
     one(&window, "Thank you, goodbye!");

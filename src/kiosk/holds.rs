@@ -11,7 +11,7 @@ impl Kiosk {
         m.holds = s.holds.clone();
         m.pickup_locations = self.rules.pickup_locations.clone();
         m.delivery_offered = self.rules.delivery.is_some() && s.address.is_some();
-        m.delivery = s.delivery.clone();
+        m.delivery = s.delivery.clone().map(Box::new);
     }
 
     /// The account session, if one is open and on its screen.

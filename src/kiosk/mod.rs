@@ -247,7 +247,7 @@ impl Kiosk {
             m.messages = s.messages.clone();
             m.notice = s.notice;
             if s.phase == Phase::Summary {
-                m.receipt = self.receipt_line(s);
+                m.receipt = self.receipt_line(s).map(Box::new);
             }
             if s.phase == Phase::Active && s.activity == Activity::Account {
                 self.hold_lines(s, &mut m);

@@ -288,7 +288,7 @@ pub struct ScreenModel {
     pub sync: Option<SyncLine>,
     /// The summary screen's receipt choice; `None` elsewhere, or when nothing is offered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receipt: Option<ReceiptLine>,
+    pub receipt: Option<Box<ReceiptLine>>,
     /// The patron's holds, ready and waiting (account screen).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holds: Vec<HoldLine>,
@@ -300,7 +300,7 @@ pub struct ScreenModel {
     pub delivery_offered: bool,
     /// A home delivery asking for the patron's confirmation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<DeliveryOffer>,
+    pub delivery: Option<Box<DeliveryOffer>>,
 }
 
 /// Progress of the background sync: rows of the offline queue confirmed so far.

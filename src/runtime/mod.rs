@@ -315,10 +315,15 @@ impl Runner {
         if !self.shell.receipts.has_mailer() {
             return Ok(());
         }
-        if let Some(task) = self.mail.take() {
-            let _ = tokio::time::timeout(timeout, task).await;
+        // The round running in the background counts too: its mail went in this run.
+        let mut sent = 0;
+        if let Some(task) = self.mail.take()
+            && let Ok(Ok(Some(round))) = tokio::time::timeout(timeout, task).await
+        {
+            sent = round.sent;
         }
-        if let Some(delivery) = self.shell.receipts.drain(&self.shell.store, timeout).await {
+        if let Some(mut delivery) = self.shell.receipts.drain(&self.shell.store, timeout).await {
+            delivery.sent += sent;
             self.sink
                 .note(json!({"kind": "mail", "delivery": delivery}));
         }
