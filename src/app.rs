@@ -121,6 +121,10 @@ pub fn start_core(
         store.clone(),
         reader.clone(),
         ShellConfig::from_settings(settings),
+    )
+    .with_phone(
+        crate::phone::PhoneGate::from_settings(settings),
+        crate::clock::ClockState::from_system(&settings.terminal),
     );
     let (events, rx) = mpsc::channel::<Event>(EVENT_QUEUE);
     match crate::hw::open_scanner(board) {
@@ -232,6 +236,13 @@ pub fn run(
             events: core.events.clone(),
         },
     );
+    // The demo patrons' phones in the demo drawer, when the kiosk takes the demo's codes.
+    let phone = crate::phone::demo::kiosk_settings(&settings);
+    let demo_phones =
+        crate::phone::demo::takes_demo_codes(&phone).then(|| crate::ui::demo_pad::DemoPhones {
+            events: core.events.clone(),
+            issuer: phone.issuer.clone(),
+        });
     let toucher = staff.clone();
     let for_typed = window.as_weak();
     bridge::connect_with(
@@ -247,7 +258,7 @@ pub fn run(
         },
     );
     if core.simulated {
-        crate::ui::demo_pad::connect(&window, core.pad.clone());
+        crate::ui::demo_pad::connect(&window, core.pad.clone(), demo_phones);
     }
     if fullscreen {
         window.window().set_fullscreen(true);

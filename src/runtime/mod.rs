@@ -129,6 +129,12 @@ impl Runner {
                     self.show(model);
                     continue;
                 }
+                if let Effect::CheckToken { req, token } = &effect {
+                    let (outcome, note) = self.shell.check_token(token).await;
+                    self.sink.note(note);
+                    queue.push_back(Event::Token { req: *req, outcome });
+                    continue;
+                }
                 let (next, exchange) = self.shell.run(effect).await?;
                 if let Some(x) = exchange {
                     self.exchange(&x);
@@ -155,6 +161,7 @@ impl Runner {
         if online != self.online {
             self.online = online;
             if online {
+                self.shell.observe_link_date();
                 self.start_sync();
             }
             self.feed(Event::LinkChanged { online }).await?;

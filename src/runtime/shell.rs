@@ -11,9 +11,12 @@ use std::collections::HashMap;
 use chrono::{Duration as Days, Local, NaiveDate};
 use serde::Serialize;
 
+use crate::clock::{ClockState, NtpState};
 use crate::kiosk::{
-    Effect, Event, IlsAnswer, IlsRequest, LoanLine, PatronAnswer, SecurityOutcome, TagKind, TagSeen,
+    Effect, Event, IlsAnswer, IlsRequest, LoanLine, PatronAnswer, SecurityOutcome, TagKind,
+    TagSeen, TokenOutcome,
 };
+use crate::phone::PhoneGate;
 use crate::rfid::reader::SharedReader;
 use crate::rfid::tag::uid_hex;
 use crate::rfid::{LibraryTag, Security, SecurityConfig, TagData, TypeOfUsage};
@@ -113,6 +116,10 @@ pub struct Shell {
     decoded: HashMap<String, TagSeen>,
     /// Journal rows of requests this shell is sending now: a background sync leaves them be.
     pub in_flight: journal::InFlight,
+    /// How scanned phone codes are checked (`[phone]`).
+    pub phone: PhoneGate,
+    /// Whether the clock can be trusted: phone codes are refused while it is not.
+    pub clock: ClockState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,7 +187,44 @@ impl Shell {
             config,
             decoded: HashMap::new(),
             in_flight: journal::InFlight::default(),
+            phone: PhoneGate::off(),
+            clock: ClockState::new(
+                &crate::config::Terminal::default(),
+                NtpState::Unknown {
+                    why: "not read yet".into(),
+                },
+            ),
         }
+    }
+
+    /// Check phone codes by `phone`, against `clock`.
+    pub fn with_phone(mut self, phone: PhoneGate, clock: ClockState) -> Shell {
+        self.phone = phone;
+        self.clock = clock;
+        self
+    }
+
+    /// The ILS's date in the ACS status (98) of a link just come up, compared with the
+    /// local clock: one that agrees makes the clock trusted for this run.
+    pub fn observe_link_date(&mut self) {
+        let link = self.sip2.link();
+        let state = link.borrow();
+        let crate::sip2::client::LinkState::Online { acs } = &*state else {
+            return;
+        };
+        if let Some(date) = &acs.date_time_sync {
+            let check = self.clock.observe_ils_date_now(date);
+            tracing::info!(?check, "the local clock against the library system's date");
+        }
+    }
+
+    /// Decide about a scanned phone code now, and use it up when it is accepted; with the
+    /// line to report (no patron in it).
+    pub async fn check_token(&self, token: &str) -> (TokenOutcome, serde_json::Value) {
+        let now = chrono::Utc::now().timestamp();
+        self.phone
+            .check(&self.store, token, now, self.clock.is_synchronised())
+            .await
     }
 
     /// Read the pad: every tag on it, decoded (each tag read once while it stays).
@@ -227,6 +271,10 @@ impl Shell {
     ) -> Result<(Option<Event>, Option<Exchange>), ShellError> {
         match effect {
             Effect::Show(_) => Ok((None, None)),
+            Effect::CheckToken { req, token } => {
+                let (outcome, _) = self.check_token(&token).await;
+                Ok((Some(Event::Token { req, outcome }), None))
+            }
             Effect::SetSecurity { uid, secure } => {
                 let outcome = self.set_security(&uid, secure).await?;
                 Ok((Some(Event::Security { uid, outcome }), None))
