@@ -177,6 +177,10 @@ pub fn start_core_with(
         store.clone(),
         reader.clone(),
         ShellConfig::from_settings(settings),
+    )
+    .with_phone(
+        crate::phone::PhoneGate::from_settings(settings),
+        crate::clock::ClockState::from_system(&settings.terminal),
     );
     let printer_state = receipts.printer_state.clone();
     shell.receipts = receipts;
@@ -295,6 +299,13 @@ pub fn run(
             printer: core.printer_state.clone(),
         },
     );
+    // The demo patrons' phones in the demo drawer, when the kiosk takes the demo's codes.
+    let phone = crate::phone::demo::kiosk_settings(&settings);
+    let demo_phones =
+        crate::phone::demo::takes_demo_codes(&phone).then(|| crate::ui::demo_pad::DemoPhones {
+            events: core.events.clone(),
+            issuer: phone.issuer.clone(),
+        });
     let toucher = staff.clone();
     let for_typed = window.as_weak();
     bridge::connect_with(
@@ -310,7 +321,7 @@ pub fn run(
         },
     );
     if core.simulated {
-        crate::ui::demo_pad::connect(&window, core.pad.clone());
+        crate::ui::demo_pad::connect(&window, core.pad.clone(), demo_phones);
     }
     if fullscreen {
         window.window().set_fullscreen(true);

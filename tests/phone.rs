@@ -1,6 +1,7 @@
 //! Phone tokens end to end: keys made, tokens issued and checked by the command line, the
-//! replay check against a real database, and a second implementation of the format
-//! (tests/interop/phone_token.py, cbor2 + cryptography) in both directions.
+//! replay check against a real database, a second implementation of the format
+//! (tests/interop/phone_token.py, cbor2 + cryptography) in both directions, and codes scanned
+//! at the headless kiosk against the demo ILS, online and with the link cut.
 //!
 //! The Python tests need `SELFCHECK_PYTHON` (scripts/test sets it); the QR image test needs
 //! `zbarimg` (scripts/setup-debian installs it). Without them they say so and pass.
@@ -11,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::circulation::{self, exchanges, item, last_screen, patron, screens};
 use common::{run, selfcheck, text};
 use selfcheck::phone::{self, Policy, Refusal};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn now() -> i64 {
     SystemTime::now()
@@ -473,4 +475,153 @@ fn python_checks_tokens_selfcheck_issued() {
     assert_eq!(json["cti"].as_str().map(str::len), Some(32));
     assert_eq!(check(&token, now + 1000)["code"], "expired");
     assert_eq!(check(&token[..token.len() - 1], now)["code"], "malformed");
+}
+
+// ---- At the kiosk: the headless driver against the demo ILS ----
+
+/// The demo ILS served in the test, and a kiosk whose settings trust the key `k1` made by
+/// `selfcheck token keygen` (with the output appended to its settings, as the docs say).
+struct Kiosk {
+    ils: circulation::Site,
+    keys: Site,
+}
+
+impl Kiosk {
+    fn new() -> Kiosk {
+        let keys = Site::new();
+        let mut ils = circulation::Site::new();
+        let table: selfcheck::config::Settings =
+            toml::from_str(&format!("[phone]\nenabled = true\n{}", keys.toml))
+                .expect("keygen's table parses as settings");
+        ils.settings.phone = table.phone;
+        Kiosk { ils, keys }
+    }
+
+    fn token(&self, patron: &str) -> String {
+        self.keys.issue(&["--patron", patron])
+    }
+
+    fn run(&self, commands: &[Value]) -> Vec<Value> {
+        self.ils.run(commands)
+    }
+}
+
+fn scan(code: &str) -> Value {
+    json!({"cmd": "scan", "code": code})
+}
+
+/// The phone lines of the output: accepted, or refused with the refusal's code.
+fn phone_outcomes(out: &[Value]) -> Vec<String> {
+    out.iter()
+        .filter(|v| v["kind"] == "phone")
+        .map(|v| match v["outcome"].as_str() {
+            Some("accepted") => "accepted".to_owned(),
+            _ => v["code"].as_str().unwrap_or("?").to_owned(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_phone_code_lends_online_once_and_no_pin_is_asked() {
+    let kiosk = Kiosk::new();
+    let reader = patron(2);
+    let token = kiosk.token(&reader);
+    let book = item(1);
+    let now = now();
+    let expired = kiosk.keys.issue(&[
+        "--patron",
+        &reader,
+        "--issued-at",
+        &(now - 1000).to_string(),
+    ]);
+    let out = kiosk.run(&[
+        scan(&format!("{token}\r\n")),
+        circulation::place(&book),
+        json!({"cmd": "done"}),
+        json!({"cmd": "done"}),
+        // The same code again, from the welcome screen: used up.
+        scan(&token),
+        json!({"cmd": "cancel"}),
+        scan(&expired),
+        json!({"cmd": "cancel"}),
+        // A card number shown as a plain barcode is a card: its PIN is asked.
+        scan(&reader),
+    ]);
+    assert_eq!(
+        phone_outcomes(&out),
+        ["accepted", "replayed", "expired"],
+        "{out:#?}"
+    );
+    // The code identified the patron to the ILS without a PIN (terminal.require_pin is on).
+    assert!(kiosk.ils.settings.terminal.require_pin);
+    let pins = screens(&out)
+        .iter()
+        .filter(|m| m["screen"] == "pin")
+        .count();
+    assert_eq!(
+        pins, 1,
+        "only for the plain card number at the end: {out:#?}"
+    );
+    let patron_lookups = exchanges(&out, "patron");
+    assert_eq!(patron_lookups[0]["outcome"], "ok", "{out:#?}");
+    assert!(kiosk.ils.loans_of(&reader).contains(&book));
+    let summary = last_screen(&out, "summary");
+    assert_eq!(summary["items"][0]["state"], "done");
+
+    // Each refusal is on the identify screen with its reason.
+    let refused: Vec<&Value> = screens(&out)
+        .into_iter()
+        .filter(|m| m["screen"] == "identify" && !m["notice"].is_null())
+        .collect();
+    let notices: Vec<&str> = refused
+        .iter()
+        .filter_map(|m| m["notice"].as_str())
+        .collect();
+    assert_eq!(notices, ["phone_replayed", "phone_expired"]);
+    let last = screens(&out).last().copied().expect("a screen");
+    assert_eq!(last["screen"], "pin", "{last:#}");
+    // No line of the output names the patron except the ILS's own (none here).
+    let phone_lines: Vec<&Value> = out.iter().filter(|v| v["kind"] == "phone").collect();
+    assert!(
+        phone_lines.iter().all(|l| !l.to_string().contains(&reader)),
+        "{phone_lines:#?}"
+    );
+}
+
+#[test]
+fn with_the_link_cut_a_known_patron_borrows_by_phone_and_a_stranger_does_not() {
+    let kiosk = Kiosk::new();
+    let known = patron(2);
+    let stranger = patron(3);
+    // An earlier session online: the kiosk's cache knows the patron since.
+    let out = kiosk.run(&[scan(&kiosk.token(&known)), json!({"cmd": "cancel"})]);
+    assert_eq!(phone_outcomes(&out), ["accepted"], "{out:#?}");
+    assert_eq!(last_screen(&out, "borrow")["online"], true);
+
+    let book = item(3);
+    let out = kiosk.run(&[
+        json!({"cmd": "cut"}),
+        scan(&kiosk.token(&known)),
+        circulation::place(&book),
+        json!({"cmd": "done"}),
+        json!({"cmd": "done"}),
+        scan(&kiosk.token(&stranger)),
+        json!({"cmd": "cancel"}),
+        json!({"cmd": "restore"}),
+        json!({"cmd": "sync"}),
+    ]);
+    assert_eq!(phone_outcomes(&out), ["accepted", "accepted"], "{out:#?}");
+    let lookups = exchanges(&out, "patron");
+    assert_eq!(lookups[0]["outcome"], "offline_cache", "{out:#?}");
+    let borrow = last_screen(&out, "borrow");
+    assert_eq!(borrow["online"], false);
+    assert_eq!(
+        circulation::item_line(last_screen(&out, "summary"), &book)["state"],
+        "done_offline"
+    );
+    // Offline, the local rules decide: a patron the kiosk has never seen may not borrow.
+    assert_eq!(lookups[1]["outcome"], "unavailable");
+    assert_eq!(last_screen(&out, "refused")["notice"], "offline_rules");
+    // Back online, the queued loan reaches the ILS.
+    assert!(kiosk.ils.loans_of(&known).contains(&book));
 }

@@ -86,6 +86,8 @@ fn the_bundled_font_has_every_character_the_screens_use() {
     let mut sources = Vec::new();
     files(Path::new("ui"), "po", &mut sources);
     files(Path::new("ui"), "slint", &mut sources);
+    // The sentences the Rust side writes into the screens (src/ui/texts.rs and the demo).
+    files(Path::new("src/ui"), "rs", &mut sources);
     let text: BTreeSet<char> = sources
         .iter()
         .flat_map(|p| {

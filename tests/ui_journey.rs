@@ -4,7 +4,7 @@
 //! welcome -> identify (card number on the keypad) -> PIN keypad -> pad with items put on from
 //! the demo drawer -> summary -> goodbye -> welcome; then a second patron returns the books and
 //! walks away, and the idle timeout takes the kiosk back to welcome with nothing of them left on
-//! screen.
+//! screen; a third borrows with the phone the demo drawer shows.
 //! One test function per file: Slint's testing platform is process-wide.
 #![cfg(feature = "gui")]
 
@@ -115,7 +115,16 @@ fn a_patron_borrows_through_the_window_and_the_next_one_times_out() {
     bridge::write_model(&window, &core.first_model);
     bridge::connect(&window, core.events.clone());
     assert!(core.simulated);
-    demo_pad::connect(&window, core.pad.clone());
+    let phone = selfcheck::phone::demo::kiosk_settings(&settings);
+    assert!(selfcheck::phone::demo::takes_demo_codes(&phone));
+    demo_pad::connect(
+        &window,
+        core.pad.clone(),
+        Some(demo_pad::DemoPhones {
+            events: core.events.clone(),
+            issuer: phone.issuer.clone(),
+        }),
+    );
     pump(&window, &models, "the link", |m| m.online);
 
     // Welcome -> identify.
@@ -221,6 +230,22 @@ fn a_patron_borrows_through_the_window_and_the_next_one_times_out() {
     assert_eq!(view(&window), "welcome", "no goodbye after a timeout");
     assert!(bridge::shows_no_patron(&window), "the patron is forgotten");
     assert_eq!(window.global::<KioskAdapter>().get_idle_seconds_left(), 0);
+
+    // A third patron borrows with the phone: the drawer's phone shows the kiosk a fresh code
+    // signed by the demo key, the kiosk checks it offline and asks no PIN.
+    press(&window, "Demo pad");
+    press(&window, &demo_pad::phone_label(name));
+    pump(&window, &models, "the phone login", |m| {
+        m.screen == Screen::Borrow || m.notice.is_some()
+    });
+    assert_eq!(view(&window), "pad");
+    assert_eq!(
+        window.global::<PadAdapter>().get_patron_name().as_str(),
+        name
+    );
+    press(&window, "Close");
+    core.events.try_send(Event::Cancel).expect("cancel");
+    pump(&window, &models, "welcome", |m| m.screen == Screen::Welcome);
 
     // While staff mode is up, the patron side's models do not take the screen away.
     window

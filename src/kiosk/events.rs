@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::model::{
-    Activity, Fault, HoldLine, ItemLine, Language, LoanLine, ReceiptKind, ReceiptState, ScreenModel,
+    Activity, Fault, HoldLine, ItemLine, Language, LoanLine, Reason, ReceiptKind, ReceiptState,
+    ScreenModel,
 };
 
 /// An item tag (or patron card) as the pad read it, decoded by the shell.
@@ -171,6 +172,15 @@ pub enum IlsAnswer {
     Abandoned,
 }
 
+/// What the shell decided about a phone code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOutcome {
+    /// Signed by a trusted key, in its lifetime, first use: the code is for this patron.
+    Accepted { patron_id: String },
+    /// Refused; the reason is the patron's (one `phone_*` [`Reason`]).
+    Refused(Reason),
+}
+
 /// Where an e-mailed receipt goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReceiptAddress {
@@ -231,6 +241,12 @@ pub enum Event {
     Ils {
         req: u64,
         answer: IlsAnswer,
+    },
+    /// The shell's decision about a phone code the core asked it to check
+    /// ([`Effect::CheckToken`] with the same `req`).
+    Token {
+        req: u64,
+        outcome: TokenOutcome,
     },
     /// The outcome of an [`Effect::SetSecurity`].
     Security {
@@ -321,6 +337,12 @@ pub enum Effect {
     Ils {
         req: u64,
         request: IlsRequest,
+    },
+    /// Check a scanned phone code (signature, key, times, clock, replay) offline; the
+    /// decision comes back as [`Event::Token`] with the same `req`.
+    CheckToken {
+        req: u64,
+        token: String,
     },
     /// Switch a tag's security (secure = the gates alarm) and read it back; the outcome comes
     /// back as [`Event::Security`].

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 pub use events::{
     Effect, Event, IlsAnswer, IlsRequest, IlsServices, PatronAnswer, ReceiptAddress,
-    ReceiptRequest, SecurityOutcome, TagKind, TagSeen,
+    ReceiptRequest, SecurityOutcome, TagKind, TagSeen, TokenOutcome,
 };
 pub use model::{
     Activity, DeliveryOffer, Fault, FaultKind, HoldLine, ItemLine, ItemState, Language, LoanLine,
@@ -89,6 +89,8 @@ enum TagSec {
 #[derive(Debug, Clone)]
 enum Pending {
     Patron,
+    /// A phone code being checked by the shell.
+    Token,
     Item(String),
     Renew(String),
     RenewAll,
@@ -382,6 +384,7 @@ impl Kiosk {
                 self.on_pad(tags);
             }
             Event::Ils { req, answer } => self.on_answer(req, answer),
+            Event::Token { req, outcome } => self.on_token(req, outcome),
             Event::Security { uid, outcome } => self.on_security(uid, outcome),
             Event::Done => {
                 self.idle = Duration::ZERO;
@@ -427,6 +430,15 @@ impl Kiosk {
         req
     }
 
+    /// Whether a card (or phone code) would identify a patron now: at the welcome screen, or
+    /// on the identify screen of a borrow or account session.
+    fn identifying(&self) -> bool {
+        match &self.session {
+            None => self.out_of_order.is_none(),
+            Some(s) => s.phase == Phase::Identify && s.activity != Activity::Return,
+        }
+    }
+
     /// Back to the welcome screen in the default language: the next patron starts afresh and
     /// nothing of this one stays in memory.
     fn end_session(&mut self) {
@@ -454,12 +466,22 @@ impl Kiosk {
         }
         let require_pin = self.rules.require_pin;
         let attempts = self.rules.pin_attempts.max(1);
-        let Some(s) = self.session.as_mut() else {
+        let Some(s) = self.session.as_ref() else {
             return;
         };
         if s.phase != Phase::Identify || s.activity == Activity::Return {
             return;
         }
+        self.ask_patron(id, require_pin, attempts);
+    }
+
+    /// The patron is identified by `id`: the PIN keypad when one is asked, else the patron
+    /// lookup.
+    fn ask_patron(&mut self, id: String, require_pin: bool, attempts: u8) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        s.notice = None;
         s.patron_id = Some(id.clone());
         if require_pin {
             s.pin_attempts_left = attempts;
@@ -479,6 +501,10 @@ impl Kiosk {
     }
 
     fn on_scan(&mut self, code: String) {
+        // A phone code is told apart before anything else: its text is never a card number.
+        if crate::phone::looks_like_token(&code) {
+            return self.on_token_scan(code);
+        }
         let (code, kind) = match crate::scan::classify(&code) {
             Ok(b) => (b.normalized, Some(b.kind)),
             Err(_) => (code.trim().to_string(), None),
@@ -498,6 +524,60 @@ impl Kiosk {
         } else if !label {
             // At the welcome screen or while identifying: the patron's card.
             self.on_patron(code);
+        }
+    }
+
+    /// A phone code scanned: on the welcome screen it starts a borrow session, on the
+    /// identify screen it stands for the card. The shell checks it; the answer comes back as
+    /// [`Event::Token`]. Anywhere else it is ignored (it is no item label).
+    fn on_token_scan(&mut self, code: String) {
+        if !self.identifying() {
+            return;
+        }
+        if self.session.is_none() {
+            self.apply(Event::Start(Activity::Borrow));
+        }
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        s.phase = Phase::Checking;
+        s.notice = None;
+        let req = self.next_req;
+        self.next_req += 1;
+        self.pending.insert(req, Pending::Token);
+        let token = code
+            .trim_matches(|c: char| c.is_ascii_whitespace())
+            .to_string();
+        self.effects.push(Effect::CheckToken { req, token });
+    }
+
+    /// The shell's decision about a phone code: the patron identified (the PIN asked only
+    /// with `[phone] require_pin`), or back to the identify screen with the reason.
+    fn on_token(&mut self, req: u64, outcome: TokenOutcome) {
+        if !matches!(self.pending.get(&req), Some(Pending::Token)) {
+            return;
+        }
+        self.pending.remove(&req);
+        let require_pin = self.rules.phone_require_pin;
+        let attempts = self.rules.pin_attempts.max(1);
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.phase != Phase::Checking || s.patron_id.is_some() {
+            return;
+        }
+        match outcome {
+            TokenOutcome::Accepted { patron_id } if !patron_id.trim().is_empty() => {
+                self.ask_patron(patron_id.trim().to_string(), require_pin, attempts);
+            }
+            TokenOutcome::Accepted { .. } => {
+                s.phase = Phase::Identify;
+                s.notice = Some(Reason::PhoneMalformed);
+            }
+            TokenOutcome::Refused(reason) => {
+                s.phase = Phase::Identify;
+                s.notice = Some(reason);
+            }
         }
     }
 
@@ -570,7 +650,8 @@ impl Kiosk {
                 location,
                 delivery,
             } => self.on_hold_answer(&item_id, location, delivery, answer),
-            Pending::Abandon => {}
+            // Phone codes are answered by `Event::Token`, never by the ILS.
+            Pending::Token | Pending::Abandon => {}
         }
     }
 
@@ -695,11 +776,7 @@ impl Kiosk {
             }
             _ => None,
         });
-        let identifying = match &self.session {
-            None => true,
-            Some(s) => s.phase == Phase::Identify && s.activity != Activity::Return,
-        };
-        if let (Some(id), true) = (card, identifying) {
+        if let (Some(id), true) = (card, self.identifying()) {
             self.on_patron(id);
             return;
         }

@@ -214,6 +214,38 @@ pub enum Reason {
     /// Offline, and the kiosk's clock is not known to be right: no loans (their dates would
     /// be wrong).
     ClockUnsure,
+    // A phone code (the library app's QR code) refused, one reason per
+    // `crate::phone::Refusal` code, prefixed `phone_`.
+    /// This kiosk takes no phone codes (`[phone] enabled = false`).
+    PhoneDisabled,
+    /// Longer than a phone code can be.
+    PhoneOversized,
+    /// Not a library phone code at all.
+    PhoneBadPrefix,
+    /// Only part of the code was read.
+    PhoneTruncated,
+    /// The code cannot be read (not base45, not a signed token, claims missing).
+    PhoneMalformed,
+    /// Signed with an algorithm the kiosk does not accept.
+    PhoneWrongAlgorithm,
+    /// Signed with a key the kiosk does not know.
+    PhoneUnknownKey,
+    /// The signature does not verify: altered or forged.
+    PhoneBadSignature,
+    /// Issued by someone other than the library.
+    PhoneWrongIssuer,
+    /// Valid for longer than the kiosk allows.
+    PhoneLifetimeTooLong,
+    /// The kiosk's clock is not known to be right, so no code can be checked.
+    PhoneClockNotSynchronised,
+    /// Not valid yet (the phone's or the issuer's clock is ahead).
+    PhoneNotYetValid,
+    /// Expired: refresh it in the app.
+    PhoneExpired,
+    /// Already used at this kiosk.
+    PhoneReplayed,
+    /// The kiosk could not record the code's use, so it cannot take it.
+    PhoneUnavailable,
 }
 
 /// One item on the pad (or scanned).

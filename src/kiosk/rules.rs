@@ -36,6 +36,9 @@ pub struct Rules {
     pub require_pin: bool,
     /// Wrong PINs before the session is refused.
     pub pin_attempts: u8,
+    /// Ask for the PIN after an accepted phone code too (`[phone] require_pin`); a card
+    /// number follows `require_pin` whatever it was shown on.
+    pub phone_require_pin: bool,
     /// Items whose tag names another owner library are refused (ISIL, compared without
     /// hyphens, case-insensitively).
     pub owner_isil: Option<String>,
@@ -83,6 +86,7 @@ impl Default for Rules {
         Rules {
             require_pin: true,
             pin_attempts: 3,
+            phone_require_pin: false,
             owner_isil: None,
             idle_warning: Duration::from_secs(15),
             offline: OfflineRules {
@@ -103,6 +107,7 @@ impl Rules {
         Rules {
             require_pin: s.terminal.require_pin,
             pin_attempts: s.terminal.pin_attempts.max(1),
+            phone_require_pin: s.phone.require_pin,
             owner_isil: s.rfid.owner_isil.clone(),
             idle_warning: Duration::from_secs(u64::from(s.terminal.idle_warning_secs)),
             offline: OfflineRules {

@@ -115,14 +115,19 @@ fn rules() -> Rules {
     }
 }
 
-fn circ() -> Kiosk {
-    let mut k = Kiosk::with_rules(
+/// An English kiosk with these rules.
+fn english(rules: Rules) -> Kiosk {
+    Kiosk::with_rules(
         KioskConfig {
             languages: vec![Language::English],
             idle_timeout: Duration::from_secs(60),
         },
-        rules(),
-    );
+        rules,
+    )
+}
+
+fn circ() -> Kiosk {
+    let mut k = english(rules());
     k.handle(Event::LinkChanged { online: true });
     k.handle(Event::Clock { synchronised: true });
     k
@@ -309,16 +314,10 @@ fn a_patron_card_on_the_pad_starts_a_loan() {
 
 #[test]
 fn pin_not_required_goes_straight_to_the_ils() {
-    let mut k = Kiosk::with_rules(
-        KioskConfig {
-            languages: vec![Language::English],
-            idle_timeout: Duration::from_secs(60),
-        },
-        Rules {
-            require_pin: false,
-            ..Rules::default()
-        },
-    );
+    let mut k = english(Rules {
+        require_pin: false,
+        ..Rules::default()
+    });
     k.handle(Event::Start(Activity::Borrow));
     let fx = k.handle(Event::Patron(PATRON.into()));
     let reqs = ils_requests(&fx);
@@ -1791,4 +1790,146 @@ fn addresses_are_masked_but_recognisable() {
     );
     assert_eq!(holds::mask_address("北京市 朝阳区"), "北** 朝**");
     assert_eq!(holds::mask_address(""), "");
+}
+
+// ---- Phone codes ----
+
+const TOKEN: &str = "SC1:6BFOXN*TS0BI$ZD4N9";
+
+fn token_checks(effects: &[Effect]) -> Vec<(u64, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CheckToken { req, token } => Some((*req, token.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A phone code scanned: the one check the core asks for.
+fn scan_token(k: &mut Kiosk, text: &str) -> u64 {
+    let fx = k.handle(Event::Scan(text.into()));
+    let checks = token_checks(&fx);
+    let [(req, token)] = checks.as_slice() else {
+        panic!("one token check: {fx:?}");
+    };
+    assert_eq!(token, TOKEN, "sent as scanned, without the scanner's Enter");
+    assert!(
+        ils_requests(&fx).is_empty(),
+        "no ILS request before the check"
+    );
+    assert!(matches!(k.model().screen, Screen::Checking { .. }));
+    *req
+}
+
+#[test]
+fn a_phone_code_at_the_welcome_screen_starts_a_loan_without_a_pin() {
+    let mut k = circ();
+    assert!(k.rules.require_pin, "cards need a PIN here");
+    let req = scan_token(&mut k, &format!("{TOKEN}\r\n"));
+    let fx = k.handle(Event::Token {
+        req,
+        outcome: TokenOutcome::Accepted {
+            patron_id: PATRON.into(),
+        },
+    });
+    let [(req, IlsRequest::Patron { patron_id, pin })] = &ils_requests(&fx)[..] else {
+        panic!("the patron lookup: {fx:?}");
+    };
+    assert_eq!((patron_id.as_str(), pin), (PATRON, &None));
+    // Online, the ILS still decides.
+    let mut blocked = patron_ok();
+    blocked.blocked = true;
+    k.handle(Event::Ils {
+        req: *req,
+        answer: IlsAnswer::Patron(blocked),
+    });
+    assert_eq!(k.model().notice, Some(Reason::Blocked));
+}
+
+#[test]
+fn with_phone_require_pin_the_pin_follows_the_code() {
+    let mut k = english(Rules {
+        require_pin: false,
+        phone_require_pin: true,
+        ..rules()
+    });
+    k.handle(Event::Start(Activity::Account));
+    let req = scan_token(&mut k, TOKEN);
+    k.handle(Event::Token {
+        req,
+        outcome: TokenOutcome::Accepted {
+            patron_id: PATRON.into(),
+        },
+    });
+    assert!(matches!(
+        k.model().screen,
+        Screen::Pin {
+            activity: Activity::Account,
+            ..
+        }
+    ));
+    let fx = k.handle(Event::Pin("1234".into()));
+    let [(_, IlsRequest::Patron { patron_id, pin })] = &ils_requests(&fx)[..] else {
+        panic!("the patron lookup: {fx:?}");
+    };
+    assert_eq!((patron_id.as_str(), pin.as_deref()), (PATRON, Some("1234")));
+}
+
+#[test]
+fn a_refused_code_says_why_and_a_card_still_works() {
+    let mut k = circ();
+    let req = scan_token(&mut k, TOKEN);
+    let m = shown(k.handle(Event::Token {
+        req,
+        outcome: TokenOutcome::Refused(Reason::PhoneExpired),
+    }));
+    assert_eq!(
+        m.screen,
+        Screen::Identify {
+            activity: Activity::Borrow
+        }
+    );
+    assert_eq!(m.notice, Some(Reason::PhoneExpired));
+    // The same check answered twice changes nothing.
+    assert!(
+        k.handle(Event::Token {
+            req,
+            outcome: TokenOutcome::Accepted {
+                patron_id: PATRON.into()
+            },
+        })
+        .is_empty()
+    );
+    // A card number shown as a barcode is a card: PIN rules apply.
+    let m = shown(k.handle(Event::Scan(PATRON.into())));
+    assert!(matches!(m.screen, Screen::Pin { .. }));
+    assert_eq!(m.notice, None);
+}
+
+#[test]
+fn a_phone_code_is_no_item_and_no_return() {
+    let mut k = circ();
+    identified(&mut k, patron_ok());
+    assert_eq!(k.model().screen, Screen::Borrow);
+    assert!(k.handle(Event::Scan(TOKEN.into())).is_empty());
+    k.handle(Event::Cancel);
+    k.handle(Event::Start(Activity::Return));
+    assert!(k.handle(Event::Scan(TOKEN.into())).is_empty());
+    k.handle(Event::Cancel);
+    // A check answered after the session ended is for nobody.
+    let req = scan_token(&mut k, TOKEN);
+    k.handle(Event::Cancel);
+    assert!(
+        k.handle(Event::Token {
+            req,
+            outcome: TokenOutcome::Accepted {
+                patron_id: PATRON.into()
+            },
+        })
+        .is_empty()
+    );
+    assert!(!k.in_session());
+    k.handle(Event::OutOfOrder(Some(Fault::reader("no reader"))));
+    assert!(k.handle(Event::Scan(TOKEN.into())).is_empty());
 }

@@ -9,7 +9,11 @@
 //! - [`issue`]: the issuer side (`selfcheck token issue`, tests, the spec's vectors).
 //! - [`verify`]: what a kiosk decides about a scanned text, as [`Verified`] or a [`Refusal`].
 //! - [`settings`]: the `[phone]` settings and the [`Policy`] made from them.
+//! - [`PhoneGate`]: the kiosk's check of a scanned code, with the reason for the screen.
+//! - [`demo`]: the demo's key and the codes its phones show.
 
+pub mod demo;
+mod gate;
 mod keys;
 mod refusal;
 mod replay;
@@ -22,6 +26,7 @@ pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 
+pub use gate::{PhoneGate, reason};
 pub use keys::{
     KeyError, MAX_KID_LEN, check_kid, generate_signing_key, parse_public_key, public_key_text,
     random_cti, signing_key_from_pem, signing_key_pem,

@@ -182,32 +182,7 @@ mod tests {
 
     #[test]
     fn every_variant_has_a_listed_unique_code_and_a_sentence() {
-        let all = [
-            Refusal::Disabled,
-            Refusal::Oversized { len: 400, max: 311 },
-            Refusal::BadPrefix,
-            Refusal::Truncated,
-            Refusal::Malformed { detail: "x".into() },
-            Refusal::WrongAlgorithm { detail: "x".into() },
-            Refusal::UnknownKey { kid: "k9".into() },
-            Refusal::BadSignature,
-            Refusal::WrongIssuer { found: "x".into() },
-            Refusal::LifetimeTooLong {
-                lifetime_secs: 999,
-                max_secs: 120,
-            },
-            Refusal::ClockNotSynchronised,
-            Refusal::NotYetValid {
-                valid_from: 10,
-                now: 0,
-            },
-            Refusal::Expired {
-                expired_at: 0,
-                now: 10,
-            },
-            Refusal::Replayed,
-            Refusal::Unavailable { detail: "x".into() },
-        ];
+        let all = super::super::testing::every_refusal();
         let codes: Vec<&str> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes, Refusal::CODES);
         for r in &all {

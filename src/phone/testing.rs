@@ -3,7 +3,7 @@
 
 use ed25519_dalek::SigningKey;
 
-use super::{CTI_LEN, Claims, Policy, issue};
+use super::{CTI_LEN, Claims, Policy, Refusal, issue};
 
 pub const ISSUED_AT: i64 = 1_767_225_600;
 
@@ -31,4 +31,34 @@ pub fn policy(seed: u8) -> Policy {
 /// Whether a synchronised kiosk with [`policy`] accepts `text` just after it was issued.
 pub fn accepts(seed: u8, text: &str) -> bool {
     super::verify(text, &policy(seed), ISSUED_AT + 10, true).is_ok()
+}
+
+/// One refusal of each kind, in the order of [`Refusal::CODES`].
+pub fn every_refusal() -> Vec<Refusal> {
+    vec![
+        Refusal::Disabled,
+        Refusal::Oversized { len: 400, max: 311 },
+        Refusal::BadPrefix,
+        Refusal::Truncated,
+        Refusal::Malformed { detail: "x".into() },
+        Refusal::WrongAlgorithm { detail: "x".into() },
+        Refusal::UnknownKey { kid: "k9".into() },
+        Refusal::BadSignature,
+        Refusal::WrongIssuer { found: "x".into() },
+        Refusal::LifetimeTooLong {
+            lifetime_secs: 999,
+            max_secs: 120,
+        },
+        Refusal::ClockNotSynchronised,
+        Refusal::NotYetValid {
+            valid_from: 10,
+            now: 0,
+        },
+        Refusal::Expired {
+            expired_at: 0,
+            now: 10,
+        },
+        Refusal::Replayed,
+        Refusal::Unavailable { detail: "x".into() },
+    ]
 }

@@ -13,7 +13,9 @@
 //!   `language {code}`, `renew {item}`, `renew_all`
 //! - `identify {patron}` (typed or scanned number), `card {patron}` (a patron card tag on the
 //!   pad), `pin {pin}`, `scan {code}` (a barcode: a patron card identifies; an item label
-//!   while borrowing or returning is lent or returned like a tag)
+//!   while borrowing or returning is lent or returned like a tag; a phone code `SC1:...` on
+//!   the welcome or identify screen identifies the patron once it is checked, with a
+//!   `{"kind": "phone", "outcome": "accepted"|"refused", "code", ...}` line)
 //! - `place {item, uid?, owner?, parts?, part?, usage?, title?}`: an item tag built with the
 //!   ISO 28560-3 encoder, for any item id; `lift {uid | item}`; `clear_pad`
 //! - `place_stack {items: [{item, uid?, owner?, parts?, part?, usage?, title?}, ...]}`: every
@@ -55,8 +57,10 @@ use super::shell::{Shell, ShellConfig};
 use super::{JsonLines, Runner, Sink};
 use crate::app::Ended;
 use crate::board::PrinterBoard;
+use crate::clock::ClockState;
 use crate::config::Settings;
 use crate::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, ReceiptKind, Rules};
+use crate::phone::PhoneGate;
 use crate::rfid::reader::SharedReader;
 use crate::rfid::sim::{SimPad, uid_for};
 use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_uid, uid_hex};
@@ -313,6 +317,10 @@ async fn drive(
         store.clone(),
         reader,
         ShellConfig::from_settings(&settings),
+    )
+    .with_phone(
+        PhoneGate::from_settings(&settings),
+        ClockState::from_system(&settings.terminal),
     );
     // No board here: only `[receipt] printer` names a printer.
     shell.receipts = ReceiptService::from_settings(&settings, &PrinterBoard::default());
@@ -474,6 +482,11 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
         Command::Pin { pin } => runner.feed(Event::Pin(pin)).await?,
         Command::Scan { code } => match crate::scan::classify(&code) {
             Ok(_) => runner.feed(Event::Scan(code)).await?,
+            // A phone code the scanner layer cannot take (too long) is still refused on the
+            // screen with its reason.
+            Err(_) if crate::phone::looks_like_token(&code) => {
+                runner.feed(Event::Scan(code)).await?;
+            }
             Err(e) => {
                 runner.sink.note(
                     json!({"kind": "scan", "code": code, "used": false, "error": e.to_string()}),

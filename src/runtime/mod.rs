@@ -264,6 +264,12 @@ impl Runner {
                     self.show(model);
                     continue;
                 }
+                if let Effect::CheckToken { req, token } = &effect {
+                    let (outcome, note) = self.shell.check_token(token).await;
+                    self.sink.note(note);
+                    queue.push_back(Event::Token { req: *req, outcome });
+                    continue;
+                }
                 self.shell.language = self.kiosk.language();
                 let (next, exchange) = self.shell.run(effect).await?;
                 if let Some(x) = exchange {

@@ -13,13 +13,15 @@ use std::collections::HashMap;
 use chrono::{Duration as Days, Local, NaiveDate};
 use serde::Serialize;
 
+use crate::clock::ClockState;
 use crate::config::time_zone::Zone;
 use crate::fleet::FleetHandle;
 use crate::fleet::payload::{EventPayload, MediaKind, Outcome};
 use crate::kiosk::{
     Effect, Event, IlsAnswer, IlsRequest, Language, LoanLine, PatronAnswer, SecurityOutcome,
-    TagKind, TagSeen,
+    TagKind, TagSeen, TokenOutcome,
 };
+use crate::phone::PhoneGate;
 use crate::rfid::reader::SharedReader;
 use crate::rfid::tag::uid_hex;
 use crate::rfid::{LibraryTag, Security, SecurityConfig, TagData, TypeOfUsage};
@@ -184,6 +186,8 @@ pub struct Shell {
     pub language: Language,
     /// Whether this terminal's clock can be trusted (the runner keeps it up to date).
     pub clock: crate::clock::ClockState,
+    /// How scanned phone codes are checked (`[phone]`).
+    pub phone: PhoneGate,
 }
 
 /// One circulation action as the daily statistics and the fleet see it: no patron, no item.
@@ -340,6 +344,7 @@ impl Shell {
             fleet: FleetHandle::disabled(crate::fleet::TelemetrySettings::default().outbox_max).0,
             language: Language::English,
             clock,
+            phone: PhoneGate::off(),
         }
     }
 
@@ -389,6 +394,22 @@ impl Shell {
         Ok(id)
     }
 
+    /// Check phone codes by `phone`, against `clock`.
+    pub fn with_phone(mut self, phone: PhoneGate, clock: ClockState) -> Shell {
+        self.phone = phone;
+        self.clock = clock;
+        self
+    }
+
+    /// Decide about a scanned phone code now, and use it up when it is accepted; with the
+    /// line to report (no patron in it).
+    pub async fn check_token(&self, token: &str) -> (TokenOutcome, serde_json::Value) {
+        let now = chrono::Utc::now().timestamp();
+        self.phone
+            .check(&self.store, token, now, self.clock.is_synchronised())
+            .await
+    }
+
     /// Read the pad: every tag on it, decoded (each tag read once while it stays).
     pub async fn read_pad(&mut self) -> Result<Vec<TagSeen>, ShellError> {
         let reader = self.reader.clone();
@@ -433,6 +454,10 @@ impl Shell {
     ) -> Result<(Option<Event>, Option<Exchange>), ShellError> {
         match effect {
             Effect::Show(_) => Ok((None, None)),
+            Effect::CheckToken { req, token } => {
+                let (outcome, _) = self.check_token(&token).await;
+                Ok((Some(Event::Token { req, outcome }), None))
+            }
             Effect::SetSecurity { uid, secure } => {
                 let outcome = self.set_security(&uid, secure).await?;
                 Ok((Some(Event::Security { uid, outcome }), None))
@@ -501,6 +526,7 @@ impl Shell {
             fleet: self.fleet.clone(),
             language: self.language,
             clock: self.clock.clone(),
+            phone: self.phone.clone(),
         };
         async move {
             let (answer, exchange) = worker.ils(request).await?;

@@ -11,6 +11,7 @@ use clap::Subcommand;
 use qrcode::{Color, EcLevel, QrCode};
 use serde::Serialize;
 
+use crate::clock::ClockState;
 use crate::config::Settings;
 use crate::phone::{self, Claims, Policy, Refusal, Verified};
 use crate::rfid::tag::{hex, parse_hex};
@@ -164,14 +165,14 @@ where
             at,
         } => {
             let settings = settings().map_err(|e| TokenToolError::Settings(e.to_string()))?;
-            let policy = Policy::from_settings(&settings.phone)?;
+            let policy = Policy::from_settings(&phone::demo::kiosk_settings(&settings))?;
             let clock = if assume_synced {
                 Clock {
                     synchronised: true,
-                    source: "assumed (--assume-synced)",
+                    source: "assumed (--assume-synced)".into(),
                 }
             } else {
-                ntp_clock()
+                Clock::of(&ClockState::from_system(&settings.terminal))
             };
             let now = at.unwrap_or_else(now);
             let result = phone::verify(&token, &policy, now, clock.synchronised);
@@ -256,25 +257,21 @@ fn now() -> i64 {
 }
 
 /// Whether the clock can be trusted, and who says so.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Clock {
     pub synchronised: bool,
-    pub source: &'static str,
+    pub source: String,
 }
 
-/// Stand-in for the kiosk's shared clock-state module, to be swapped for it: asks systemd
-/// whether NTP has synchronised the clock. Any failure (no systemd, no timedatectl) counts as
-/// not synchronised, so that tokens are refused rather than trusted to a wrong clock.
-fn ntp_clock() -> Clock {
-    let synchronised = std::process::Command::new("timedatectl")
-        .args(["show", "-p", "NTPSynchronized", "--value"])
-        .output()
-        .is_ok_and(|out| {
-            out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "yes"
-        });
-    Clock {
-        synchronised,
-        source: "timedatectl NTPSynchronized",
+impl Clock {
+    /// What the kiosk's clock check says on this machine (NTP, or `terminal.clock_check =
+    /// false`). No ILS date is compared here, so a machine without NTP counts as not
+    /// synchronised, as a kiosk does until the library system's date agrees with it.
+    pub fn of(state: &ClockState) -> Clock {
+        Clock {
+            synchronised: state.is_synchronised(),
+            source: state.reason(),
+        }
     }
 }
 

@@ -542,7 +542,11 @@ fn cue_for(state: &UiState, model: &ScreenModel) -> Option<Cue> {
     if model.idle_warning.is_some() && !state.idle_warning {
         return Some(Cue::Attention);
     }
-    if model.notice.is_some() && matches!(model.screen, Screen::Pin { .. } | Screen::Refused { .. })
+    if model.notice.is_some()
+        && matches!(
+            model.screen,
+            Screen::Identify { .. } | Screen::Pin { .. } | Screen::Refused { .. }
+        )
     {
         return Some(Cue::Attention);
     }

@@ -130,6 +130,87 @@ pub fn reason(reason: Reason, language: Language) -> &'static str {
                 "non prestabile finché il sistema della biblioteca è offline: l'orologio della postazione non è verificato",
                 "图书馆系统离线期间无法借出：本机时钟未经校准",
             ],
+            phone => return phone_reason(phone, language),
+        },
+    )
+}
+
+/// Why a phone code (the library app's QR code) was refused, and what to do.
+fn phone_reason(reason: Reason, language: Language) -> &'static str {
+    pick(
+        language,
+        match reason {
+            Reason::PhoneDisabled => [
+                "This kiosk does not take phone codes: please use your library card.",
+                "Questo terminale non accetta codici dal telefono: usa la tessera della biblioteca.",
+                "本机不支持手机二维码：请使用读者证。",
+            ],
+            Reason::PhoneTruncated => [
+                "Only part of the code was read: hold the phone still and scan it again.",
+                "È stata letta solo una parte del codice: tieni fermo il telefono e riprova.",
+                "只读取到部分二维码：请拿稳手机后重新扫描。",
+            ],
+            Reason::PhoneMalformed => [
+                "This code cannot be read: refresh it in the app.",
+                "Questo codice non è leggibile: aggiornalo nell'app.",
+                "无法读取此二维码：请在应用中刷新。",
+            ],
+            Reason::PhoneWrongAlgorithm => [
+                "This code is signed in a way this kiosk does not accept: update the app.",
+                "Questo codice è firmato in un modo che il terminale non accetta: aggiorna l'app.",
+                "本机不接受此二维码的签名方式：请更新应用。",
+            ],
+            Reason::PhoneUnknownKey => [
+                "This code was signed with a key this kiosk does not know: update the app or ask at the desk.",
+                "Questo codice è firmato con una chiave che il terminale non conosce: aggiorna l'app o chiedi al banco.",
+                "本机无法识别此二维码的签名密钥：请更新应用或到服务台咨询。",
+            ],
+            Reason::PhoneBadSignature => [
+                "This code's signature is not valid: it was altered or not made by the library.",
+                "La firma di questo codice non è valida: è stato alterato o non è della biblioteca.",
+                "此二维码的签名无效：它已被篡改或并非图书馆签发。",
+            ],
+            Reason::PhoneWrongIssuer => [
+                "This code was not issued for this library.",
+                "Questo codice non è stato emesso per questa biblioteca.",
+                "此二维码不是本馆签发的。",
+            ],
+            Reason::PhoneLifetimeTooLong => [
+                "This code is valid for longer than this kiosk allows: refresh it in the app.",
+                "Questo codice vale più a lungo di quanto il terminale ammetta: aggiornalo nell'app.",
+                "此二维码的有效期超出本机允许的范围：请在应用中刷新。",
+            ],
+            Reason::PhoneClockNotSynchronised => [
+                "This kiosk's clock is not set, so it cannot check phone codes: use your library card or ask at the desk.",
+                "L'orologio di questo terminale non è regolato e non può verificare i codici dal telefono: usa la tessera o chiedi al banco.",
+                "本机时钟尚未校准，无法验证手机二维码：请使用读者证或到服务台咨询。",
+            ],
+            Reason::PhoneNotYetValid => [
+                "This code is not valid yet: check the time on your phone and refresh it in the app.",
+                "Questo codice non è ancora valido: controlla l'ora del telefono e aggiornalo nell'app.",
+                "此二维码尚未生效：请检查手机时间并在应用中刷新。",
+            ],
+            Reason::PhoneExpired => [
+                "This code has expired: refresh it in the app.",
+                "Questo codice è scaduto: aggiornalo nell'app.",
+                "此二维码已过期：请在应用中刷新。",
+            ],
+            Reason::PhoneReplayed => [
+                "This code has already been used: refresh it in the app.",
+                "Questo codice è già stato usato: aggiornalo nell'app.",
+                "此二维码已被使用：请在应用中刷新。",
+            ],
+            Reason::PhoneUnavailable => [
+                "This kiosk cannot check phone codes right now: use your library card or ask at the desk.",
+                "Questo terminale ora non può verificare i codici dal telefono: usa la tessera o chiedi al banco.",
+                "本机暂时无法验证手机二维码：请使用读者证或到服务台咨询。",
+            ],
+            // Too long, or not `SC1:` at all: not the library's code.
+            _ => [
+                "This is not a library phone code.",
+                "Questo non è un codice della biblioteca.",
+                "这不是图书馆的手机二维码。",
+            ],
         },
     )
 }
@@ -194,7 +275,7 @@ pub fn fines_owed(language: Language) -> &'static str {
 mod tests {
     use super::*;
 
-    const REASONS: [Reason; 23] = [
+    const REASONS: [Reason; 38] = [
         Reason::Ils,
         Reason::NotForCirculation,
         Reason::OtherLibrary,
@@ -218,7 +299,45 @@ mod tests {
         Reason::NoLoansNow,
         Reason::NoReturnsNow,
         Reason::ClockUnsure,
+        Reason::PhoneDisabled,
+        Reason::PhoneOversized,
+        Reason::PhoneBadPrefix,
+        Reason::PhoneTruncated,
+        Reason::PhoneMalformed,
+        Reason::PhoneWrongAlgorithm,
+        Reason::PhoneUnknownKey,
+        Reason::PhoneBadSignature,
+        Reason::PhoneWrongIssuer,
+        Reason::PhoneLifetimeTooLong,
+        Reason::PhoneClockNotSynchronised,
+        Reason::PhoneNotYetValid,
+        Reason::PhoneExpired,
+        Reason::PhoneReplayed,
+        Reason::PhoneUnavailable,
     ];
+
+    #[test]
+    fn every_phone_refusal_has_its_own_sentence_on_screen() {
+        use std::collections::BTreeSet;
+        let phone: Vec<Reason> = REASONS[23..].to_vec();
+        for language in Language::ALL {
+            let texts: BTreeSet<&str> = phone.iter().map(|r| reason(*r, language)).collect();
+            // Too long and not `SC1:` share "not a library phone code".
+            assert_eq!(texts.len(), phone.len() - 1, "{language:?}");
+        }
+        assert_eq!(
+            reason(Reason::PhoneExpired, Language::English),
+            "This code has expired: refresh it in the app."
+        );
+        assert_eq!(
+            reason(Reason::PhoneReplayed, Language::Italian),
+            "Questo codice è già stato usato: aggiornalo nell'app."
+        );
+        assert_eq!(
+            reason(Reason::PhoneExpired, Language::Chinese),
+            "此二维码已过期：请在应用中刷新。"
+        );
+    }
 
     #[test]
     fn every_reason_has_three_different_texts() {
