@@ -76,6 +76,56 @@ fn a_stack_placed_at_once_is_settled_when_the_command_ends() {
     assert_eq!(loans, want);
 }
 
+/// The stack of ten through one session and through three: the same loans, every one in the
+/// journal before it left; with one session the checkouts go one after another in the order
+/// the kiosk asked for them, as they always did.
+#[test]
+fn one_session_or_three_lend_the_same_stack() {
+    for connections in [1u8, 3] {
+        let mut site = Site::new();
+        site.settings.ils.connections = connections;
+        let anna = patron(ANNA);
+        let items: Vec<String> = SHELF_BOOKS[..10].iter().map(|n| item(*n)).collect();
+        let stack: Vec<_> = items.iter().map(|i| json!({"item": i})).collect();
+        let mut cmds = vec![json!({"cmd": "start", "activity": "borrow"})];
+        cmds.extend(identify(&anna, ANNA_PIN));
+        cmds.push(json!({"cmd": "place_stack", "items": stack}));
+        cmds.push(json!({"cmd": "done"}));
+        let out = site.run(&cmds);
+        let checkouts = exchanges(&out, "checkout");
+        let order: Vec<&str> = checkouts
+            .iter()
+            .map(|x| x["item"].as_str().unwrap_or(""))
+            .collect();
+        let mut journal: Vec<i64> = checkouts
+            .iter()
+            .map(|x| x["journal"].as_i64().unwrap_or(0))
+            .collect();
+        assert!(
+            checkouts.iter().all(|x| x["outcome"] == "ok"),
+            "{checkouts:#?}"
+        );
+        let mut sorted = order.clone();
+        sorted.sort();
+        let mut want: Vec<&str> = items.iter().map(String::as_str).collect();
+        want.sort();
+        assert_eq!(sorted, want, "every item lent once");
+        if connections == 1 {
+            // In the pad's item order, each row written after the one before was answered.
+            assert_eq!(order, want);
+            assert!(journal.windows(2).all(|w| w[0] < w[1]), "{journal:?}");
+        }
+        journal.sort();
+        journal.dedup();
+        assert_eq!(journal.len(), 10, "one journal row per loan");
+        let mut loans = site.loans_of(&anna);
+        loans.sort();
+        let mut want = items.clone();
+        want.sort();
+        assert_eq!(loans, want);
+    }
+}
+
 #[test]
 fn renew_one_and_all() {
     let site = Site::new();

@@ -1092,3 +1092,163 @@ async fn python_sip2_client_against_the_demo_ils() {
     );
     server.shutdown().await;
 }
+
+// ---- several sessions --------------------------------------------------------------------
+
+/// A relay in front of `ils`: the first `working` connections are passed through (each
+/// message held until `release` when `hold` is set, so requests in flight can be counted);
+/// later ones are accepted and never answered, as an ILS that allows one session per account
+/// leaves a second login hanging. Returns the address and the most requests seen in flight at
+/// once.
+async fn relay(
+    ils: std::net::SocketAddr,
+    working: usize,
+    hold: Option<Arc<tokio::sync::Semaphore>>,
+) -> (String, Arc<Mutex<(usize, usize)>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    // (in flight now, most in flight at once)
+    let flight = Arc::new(Mutex::new((0usize, 0usize)));
+    let counts = flight.clone();
+    tokio::spawn(async move {
+        let mut accepted = 0usize;
+        let mut dead = Vec::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            accepted += 1;
+            if accepted > working {
+                dead.push(client);
+                continue;
+            }
+            let (flight, hold) = (flight.clone(), hold.clone());
+            tokio::spawn(async move {
+                let Ok(mut server) = TcpStream::connect(ils).await else {
+                    return;
+                };
+                let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Some(request) = split_frame(&mut from_client) else {
+                        match client.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => from_client.extend_from_slice(&chunk[..n]),
+                        }
+                        continue;
+                    };
+                    let circulation = request.starts_with(b"17");
+                    if circulation {
+                        let mut f = flight.lock().expect("lock");
+                        f.0 += 1;
+                        f.1 = f.1.max(f.0);
+                    }
+                    if let (true, Some(h)) = (circulation, &hold) {
+                        h.acquire().await.expect("semaphore").forget();
+                    }
+                    let mut frame = request;
+                    frame.push(b'\r');
+                    if server.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                    let answer = loop {
+                        if let Some(a) = split_frame(&mut from_server) {
+                            break a;
+                        }
+                        match server.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => from_server.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    if circulation {
+                        flight.lock().expect("lock").0 -= 1;
+                    }
+                    let mut frame = answer;
+                    frame.push(b'\r');
+                    if client.write_all(&frame).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, counts)
+}
+
+fn item_info(item: &str) -> Message {
+    Message::ItemInformation(ItemInformation {
+        item_id: item.into(),
+        ..Default::default()
+    })
+}
+
+#[tokio::test]
+async fn three_sessions_carry_three_requests_at_once() {
+    let (_ils, server) = start_ils(ils_config()).await;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (addr, flight) = relay(server.local_addr(), 3, Some(gate.clone())).await;
+    let client = Sip2Handle::spawn(ClientConfig {
+        connections: 3,
+        ..logged_in(&addr)
+    })
+    .expect("spawn");
+    assert_eq!(client.sessions(), 3);
+    wait_link(&mut client.link(), online).await;
+    let items: Vec<String> = ["3100000000001", "3100000000003", "3100000000004"]
+        .iter()
+        .map(|s| id(s))
+        .collect();
+    let asks: Vec<_> = items
+        .iter()
+        .map(|item| {
+            let (client, message) = (client.clone(), item_info(item));
+            tokio::spawn(async move { client.request(message).await })
+        })
+        .collect();
+    // The relay holds every request; all three reach it only if they are out side by side.
+    tokio::time::timeout(GUARD, async {
+        while flight.lock().expect("lock").1 < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("three requests in flight at once");
+    gate.add_permits(3);
+    for (ask, item) in asks.into_iter().zip(&items) {
+        match ask.await.expect("task") {
+            Ok(Message::ItemInformationResponse(r)) => assert_eq!(&r.item_id, item),
+            other => panic!("item information: {other:?}"),
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn sessions_the_ils_will_not_log_in_are_dropped_and_never_hold_a_request() {
+    let (_ils, server) = start_ils(ils_config()).await;
+    // One session per account: the second and third logins are never answered.
+    let (addr, _) = relay(server.local_addr(), 1, None).await;
+    let client = Sip2Handle::spawn(ClientConfig {
+        connections: 3,
+        request_timeout: Duration::from_secs(30),
+        ..logged_in(&addr)
+    })
+    .expect("spawn");
+    wait_link(&mut client.link(), online).await;
+    // Well inside the dead sessions' 30 s login wait, every request is answered by the one
+    // session that works, side by side or not.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        let asks: Vec<_> = (0..6)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.request(item_info(&id("3100000000001"))).await })
+            })
+            .collect();
+        for ask in asks {
+            assert!(matches!(
+                ask.await.expect("task"),
+                Ok(Message::ItemInformationResponse(_))
+            ));
+        }
+    })
+    .await
+    .expect("the working session answered without waiting for the dead ones");
+    server.shutdown().await;
+}

@@ -36,36 +36,42 @@ fn request_key(request: &crate::kiosk::IlsRequest) -> String {
     }
 }
 
-type Flying = tokio::task::JoinSet<(
+/// An ILS request's answer with its `req` and ordering key.
+type FlightResult = (
     u64,
     String,
     Result<(crate::kiosk::IlsAnswer, Exchange), shell::ShellError>,
-)>;
+);
+
+/// The work of one input while its ILS requests go side by side.
+#[derive(Default)]
+struct SideBySide {
+    queue: std::collections::VecDeque<Event>,
+    /// Requests not sent yet: over the sessions' number, or their item has one out.
+    waiting: std::collections::VecDeque<(u64, crate::kiosk::IlsRequest)>,
+    flying: tokio::task::JoinSet<FlightResult>,
+    /// Keys (items) with a request out.
+    busy: std::collections::BTreeSet<String>,
+}
 
 /// Start the waiting requests whose item has none in flight, oldest first, up to `capacity`
 /// in flight; a request of an item already out stays behind, and so does every later one of
 /// that item.
-fn launch(
-    shell: &Shell,
-    waiting: &mut std::collections::VecDeque<(u64, crate::kiosk::IlsRequest)>,
-    flying: &mut Flying,
-    busy: &mut std::collections::BTreeSet<String>,
-    capacity: usize,
-) {
+fn launch(shell: &Shell, work: &mut SideBySide, capacity: usize) {
     let mut held = std::collections::BTreeSet::new();
     let mut kept = std::collections::VecDeque::new();
-    while let Some((req, request)) = waiting.pop_front() {
+    while let Some((req, request)) = work.waiting.pop_front() {
         let key = request_key(&request);
-        if flying.len() >= capacity || busy.contains(&key) || held.contains(&key) {
+        if work.flying.len() >= capacity || work.busy.contains(&key) || held.contains(&key) {
             held.insert(key);
             kept.push_back((req, request));
             continue;
         }
-        busy.insert(key.clone());
+        work.busy.insert(key.clone());
         let task = shell.ils_task(request);
-        flying.spawn(async move { (req, key, task.await) });
+        work.flying.spawn(async move { (req, key, task.await) });
     }
-    *waiting = kept;
+    work.waiting = kept;
 }
 
 /// The exit status that asks the service manager for a fresh start (the systemd unit has
@@ -343,48 +349,93 @@ impl Runner {
     /// other the same way). Answers are handed to the core as they come; the pad's security
     /// writes for the items answered go on while the others are still out.
     async fn feed_side_by_side(&mut self, event: Event) -> Result<()> {
-        use std::collections::{BTreeSet, VecDeque};
+        let mut work = SideBySide::default();
+        work.queue.push_back(event);
+        self.settle(&mut work).await
+    }
+
+    /// Carry out the queued events and the answers already in, launching the ILS requests
+    /// they make; returns when only answers still out are left to wait for.
+    async fn advance(&mut self, work: &mut SideBySide) -> Result<()> {
         let capacity = self.shell.sip2.sessions();
-        let mut queue = VecDeque::from([event]);
-        let mut waiting: VecDeque<(u64, crate::kiosk::IlsRequest)> = VecDeque::new();
-        let mut flying = tokio::task::JoinSet::new();
-        let mut busy: BTreeSet<String> = BTreeSet::new();
         loop {
-            while let Some(event) = queue.pop_front() {
+            while let Some(event) = work.queue.pop_front() {
                 for effect in self.kiosk.handle(event) {
                     match effect {
                         Effect::Show(model) => self.show(&model),
-                        Effect::Ils { req, request } => waiting.push_back((req, request)),
+                        Effect::Ils { req, request } => work.waiting.push_back((req, request)),
                         other => {
                             let (next, exchange) = self.shell.run(other).await?;
                             if let Some(x) = exchange {
                                 self.exchange(&x);
                             }
                             if let Some(e) = next {
-                                queue.push_back(e);
+                                work.queue.push_back(e);
                             }
                         }
                     }
                 }
                 // Off they go before the next event's pad work.
-                launch(&self.shell, &mut waiting, &mut flying, &mut busy, capacity);
+                launch(&self.shell, work, capacity);
             }
-            launch(&self.shell, &mut waiting, &mut flying, &mut busy, capacity);
-            let Some(done) = flying.join_next().await else {
+            launch(&self.shell, work, capacity);
+            match work.flying.try_join_next() {
+                Some(done) => self.answered(work, done)?,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// [`advance`](Self::advance) until every request is answered and carried out.
+    async fn settle(&mut self, work: &mut SideBySide) -> Result<()> {
+        loop {
+            self.advance(work).await?;
+            let Some(done) = work.flying.join_next().await else {
                 // Nothing out, so nothing can be held back either.
-                debug_assert!(waiting.is_empty());
+                debug_assert!(work.waiting.is_empty());
                 return Ok(());
             };
-            let (req, key, result) = done.context("an ILS request task failed")?;
-            busy.remove(&key);
-            let (answer, exchange) = result?;
-            self.exchange(&exchange);
-            queue.push_back(Event::Ils { req, answer });
+            self.answered(work, done)?;
         }
+    }
+
+    fn answered(
+        &mut self,
+        work: &mut SideBySide,
+        done: Result<FlightResult, tokio::task::JoinError>,
+    ) -> Result<()> {
+        let (req, key, result) = done.context("an ILS request task failed")?;
+        work.busy.remove(&key);
+        let (answer, exchange) = result?;
+        self.exchange(&exchange);
+        work.queue.push_back(Event::Ils { req, answer });
+        Ok(())
+    }
+
+    /// [`poll_pad`](Self::poll_pad) with several sessions: the core hears of each tag as soon
+    /// as it is decoded, so an item's checkout is out while the next tags are read, and the
+    /// pad's security writes of the items answered go between two reads.
+    async fn poll_pad_side_by_side(&mut self) -> Result<()> {
+        let (present, new) = self.shell.pad_inventory().await?;
+        let mut work = SideBySide::default();
+        if new.is_empty() {
+            work.queue
+                .push_back(Event::Pad(self.shell.pad_tags(&present)));
+        }
+        for uid in new {
+            self.shell.read_one(uid).await?;
+            work.queue
+                .push_back(Event::Pad(self.shell.pad_tags(&present)));
+            self.advance(&mut work).await?;
+        }
+        self.settle(&mut work).await
     }
 
     /// Read the pad and tell the core what is on it.
     pub async fn poll_pad(&mut self) -> Result<()> {
+        if self.shell.sip2.sessions() > 1 {
+            return self.poll_pad_side_by_side().await;
+        }
         let tags = self.shell.read_pad().await?;
         self.feed(Event::Pad(tags)).await
     }

@@ -446,6 +446,62 @@ impl Shell {
             .collect())
     }
 
+    /// The first half of [`read_pad`](Self::read_pad): the inventory. Returns the UIDs on
+    /// the pad now and those of them not decoded yet; tags that left are forgotten.
+    pub async fn pad_inventory(
+        &mut self,
+    ) -> Result<(Vec<String>, Vec<crate::rfid::tag::Uid>), ShellError> {
+        let reader = self.reader.clone();
+        let uids = tokio::task::spawn_blocking(move || {
+            let mut r = reader
+                .lock()
+                .map_err(|_| "reader lock poisoned".to_string())?;
+            r.inventory().map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| ShellError::Pad(e.to_string()))?
+        .map_err(ShellError::Pad)?;
+        let present: Vec<String> = uids.iter().map(uid_hex).collect();
+        self.decoded.retain(|uid, _| present.contains(uid));
+        let new = uids
+            .into_iter()
+            .filter(|u| !self.decoded.contains_key(&uid_hex(u)))
+            .collect();
+        Ok((present, new))
+    }
+
+    /// The second half: read and decode one tag the inventory found (one lifted meanwhile is
+    /// left out). The pad is free between two tags, for the security writes of items
+    /// answered meanwhile.
+    pub async fn read_one(&mut self, uid: crate::rfid::tag::Uid) -> Result<(), ShellError> {
+        let reader = self.reader.clone();
+        let tag = tokio::task::spawn_blocking(move || {
+            let mut r = reader
+                .lock()
+                .map_err(|_| "reader lock poisoned".to_string())?;
+            match r.read_tag(&uid) {
+                Ok(tag) => Ok(Some(tag_seen(&tag))),
+                Err(crate::rfid::ReaderError::TagGone(_)) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await
+        .map_err(|e| ShellError::Pad(e.to_string()))?
+        .map_err(ShellError::Pad)?;
+        if let Some(t) = tag {
+            self.decoded.insert(t.uid.clone(), t);
+        }
+        Ok(())
+    }
+
+    /// The decoded tags among `present`, in its order.
+    pub fn pad_tags(&self, present: &[String]) -> Vec<TagSeen> {
+        present
+            .iter()
+            .filter_map(|u| self.decoded.get(u).cloned())
+            .collect()
+    }
+
     /// Carry out one effect; returns the event it results in (none for `Show`) and the
     /// exchange to report.
     pub async fn run(

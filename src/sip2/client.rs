@@ -7,8 +7,9 @@
 //! With [`ClientConfig::connections`] above one, that many sessions (each its own connection,
 //! login, heartbeat, reconnects and 97 resends, each with one request in flight as SIP2 wants)
 //! take requests from the same queue, whichever is free first, so callers that send requests
-//! side by side get their answers side by side. The first session is the link the kiosk
-//! watches; the others take requests only while they are logged in. An ILS that allows one
+//! side by side get their answers side by side. The link is online while any session is; a
+//! session takes requests only while it is logged in, and the first one refuses them at once
+//! (offline) while none is. An ILS that allows one
 //! session per account refuses the others: a session that cannot log in at its first try is
 //! dropped (and logged), and the kiosk goes on with the sessions that work.
 //!
@@ -259,22 +260,22 @@ impl Sip2Handle {
         let sessions = config.connections.max(1);
         let (tx, rx) = mpsc::channel(QUEUE.max(sessions));
         let rx: Queue = Arc::new(tokio::sync::Mutex::new(rx));
-        let (link_tx, link) = watch::channel(LinkState::Connecting);
+        let (public, link) = watch::channel(LinkState::Connecting);
+        let shared = Arc::new(Shared {
+            public,
+            online: std::sync::atomic::AtomicUsize::new(0),
+        });
         let config = Arc::new(config);
         for session in 0..sessions {
-            let link = if session == 0 {
-                link_tx.clone()
-            } else {
-                // Only the first session's state is the link the kiosk sees.
-                watch::channel(LinkState::Connecting).0
-            };
             let actor = Actor {
                 config: config.clone(),
                 tls: tls.clone(),
                 rx: rx.clone(),
                 session,
                 ever_online: false,
-                link,
+                shared: shared.clone(),
+                public_rx: shared.public.subscribe(),
+                link: watch::channel(LinkState::Connecting).0,
                 conn: None,
                 failures: 0,
                 next_attempt: Instant::now(),
@@ -757,6 +758,19 @@ async fn next_command(rx: &Queue) -> Option<Command> {
     rx.lock().await.recv().await
 }
 
+/// What the sessions of one handle share: the link state the handle shows and how many
+/// sessions are logged in.
+struct Shared {
+    public: watch::Sender<LinkState>,
+    online: std::sync::atomic::AtomicUsize,
+}
+
+impl Shared {
+    fn any_online(&self) -> bool {
+        self.online.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+}
+
 struct Actor {
     config: Arc<ClientConfig>,
     tls: Option<TlsSetup>,
@@ -766,6 +780,11 @@ struct Actor {
     session: usize,
     /// Whether this session has ever logged in (one that never could is dropped).
     ever_online: bool,
+    shared: Arc<Shared>,
+    /// Wakes the first session when the link as a whole changes (to take requests when the
+    /// last session went down).
+    public_rx: watch::Receiver<LinkState>,
+    /// This session's own state.
     link: watch::Sender<LinkState>,
     conn: Option<Conn>,
     failures: u32,
@@ -801,9 +820,11 @@ impl Actor {
                     }
                     continue;
                 }
+                let refusing = !self.shared.any_online();
                 tokio::select! {
                     () = tokio::time::sleep_until(self.next_attempt) => {}
-                    cmd = next_command(&self.rx) => match cmd {
+                    changed = self.public_rx.changed() => if changed.is_err() { return },
+                    cmd = next_command(&self.rx), if refusing => match cmd {
                         Some(cmd) => self.refuse_offline(cmd),
                         None => return,
                     },
@@ -857,9 +878,10 @@ impl Actor {
     /// once during retries, when the link is known to be down. Returns false when every handle
     /// is gone.
     async fn connect(&mut self) -> bool {
-        self.link.send_replace(LinkState::Connecting);
-        // Only the first session answers requests while it connects.
-        let hold = self.failures == 0 || self.session > 0;
+        self.set_state(LinkState::Connecting);
+        // Only the first session answers requests while it connects, and only while no other
+        // session is up.
+        let hold = self.failures == 0 || self.session > 0 || self.shared.any_online();
         let config = self.config.clone();
         let tls = self.tls.clone();
         let session = open_session(&config, tls.as_ref());
@@ -892,15 +914,49 @@ impl Actor {
     /// Marks the link offline, keeping the time it first went down across failed retries.
     fn offline(&mut self, reason: String) {
         let since = *self.offline_since.get_or_insert_with(SystemTime::now);
-        self.link.send_replace(LinkState::Offline { since, reason });
+        self.set_state(LinkState::Offline { since, reason });
     }
 
     fn online(&mut self, conn: Conn, acs: AcsStatus) {
         self.conn = Some(conn);
         self.ever_online = true;
         self.offline_since = None;
-        self.link
-            .send_replace(LinkState::Online { acs: Box::new(acs) });
+        self.set_state(LinkState::Online { acs: Box::new(acs) });
+    }
+
+    /// This session's state, and the handle's: online while any session is, otherwise what
+    /// the first session (or the last one to go down) says.
+    fn set_state(&mut self, state: LinkState) {
+        use std::sync::atomic::Ordering;
+        let was = self.link.borrow().is_online();
+        let now = state.is_online();
+        match (was, now) {
+            (false, true) => {
+                self.shared.online.fetch_add(1, Ordering::SeqCst);
+            }
+            (true, false) => {
+                self.shared.online.fetch_sub(1, Ordering::SeqCst);
+            }
+            _ => {}
+        }
+        let primary = self.session == 0;
+        if now {
+            self.shared.public.send_if_modified(|public| {
+                let replace = match (&*public, &state) {
+                    (LinkState::Online { acs: old }, LinkState::Online { acs: new }) => {
+                        primary && !same_status(old, new)
+                    }
+                    _ => true,
+                };
+                if replace {
+                    *public = state.clone();
+                }
+                replace
+            });
+        } else if !self.shared.any_online() && (primary || was) {
+            self.shared.public.send_replace(state.clone());
+        }
+        self.link.send_replace(state);
     }
 
     fn schedule(&mut self) {
@@ -935,14 +991,13 @@ impl Actor {
         match status(conn, &self.config).await {
             Ok(acs) => {
                 conn.served = true;
-                let acs = Box::new(acs);
-                self.link.send_if_modified(|state| match state {
-                    LinkState::Online { acs: old } if same_status(old, &acs) => false,
-                    _ => {
-                        *state = LinkState::Online { acs };
-                        true
-                    }
-                });
+                let changed = match &*self.link.borrow() {
+                    LinkState::Online { acs: old } => !same_status(old, &acs),
+                    _ => true,
+                };
+                if changed {
+                    self.set_state(LinkState::Online { acs: Box::new(acs) });
+                }
             }
             Err(e) => self.lost(format!("heartbeat failed: {e}")),
         }
@@ -994,7 +1049,7 @@ impl Actor {
     /// One immediate connection attempt (requests wait in the queue meanwhile; it is bounded by
     /// the timeouts). Returns whether it succeeded.
     async fn reconnect_now(&mut self) -> bool {
-        self.link.send_replace(LinkState::Connecting);
+        self.set_state(LinkState::Connecting);
         match open_session(&self.config, self.tls.as_ref()).await {
             Ok((conn, acs)) => {
                 self.online(conn, acs);

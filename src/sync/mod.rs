@@ -1,8 +1,9 @@
 //! Offline queue replay: brings the ILS up to date with what the kiosk did while it could not
 //! reach it, and settles requests whose outcome a crash or a broken link left unknown.
 //!
-//! Rows are replayed oldest first, one request in flight (loans of one item must reach the ILS
-//! in the order they happened), in batches: one journal transaction settles a batch's answers
+//! Rows are replayed oldest first, an item's one after another (its loans must reach the ILS in
+//! the order they happened) and the rows of different items side by side, one per SIP2
+//! session, in batches: one journal transaction settles a batch's answers
 //! and marks the next batch as maybe sent before it leaves, so the disk is flushed once per
 //! batch rather than once per row. A batch holds at most one row per item. For each row:
 //! - `pending`, or queued after a request that may have been sent: the ILS is asked first
@@ -166,27 +167,57 @@ pub async fn run_beside(
             break;
         }
         let mut rows = rows.into_iter();
-        for row in rows.by_ref() {
-            let seen_since = seen_since(store, &row).await?;
-            match replay(sip2, &row, seen_since).await {
-                Step::Settled(outcome, update) => {
-                    updates.push(update);
-                    match outcome {
-                        Outcome::Done => report.done += 1,
-                        Outcome::AlreadyDone => report.already_done += 1,
-                        Outcome::Conflict => report.conflicts += 1,
+        // A batch holds one row per item, so its rows may go side by side, one per session.
+        let width = sip2.sessions().max(1);
+        loop {
+            let chunk: Vec<Entry> = rows.by_ref().take(width).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let mut asks = tokio::task::JoinSet::new();
+            for (index, row) in chunk.into_iter().enumerate() {
+                let (sip2, store) = (sip2.clone(), store.clone());
+                asks.spawn(async move {
+                    let step = match seen_since(&store, &row).await {
+                        Ok(seen) => Ok(replay(&sip2, &row, seen).await),
+                        Err(e) => Err(e),
+                    };
+                    (index, row, step)
+                });
+            }
+            let mut answers = Vec::new();
+            while let Some(done) = asks.join_next().await {
+                match done {
+                    Ok(answer) => answers.push(answer),
+                    Err(e) => {
+                        report.stopped = Some(format!("replay task failed: {e}"));
                     }
-                    if let Some(p) = &row.patron_id {
-                        patrons.insert(p.clone());
+                }
+            }
+            answers.sort_by_key(|(index, _, _)| *index);
+            for (_, row, step) in answers {
+                match step? {
+                    Step::Settled(outcome, update) => {
+                        updates.push(update);
+                        match outcome {
+                            Outcome::Done => report.done += 1,
+                            Outcome::AlreadyDone => report.already_done += 1,
+                            Outcome::Conflict => report.conflicts += 1,
+                        }
+                        if let Some(p) = &row.patron_id {
+                            patrons.insert(p.clone());
+                        }
+                        handled += 1;
+                        progress(handled, total);
                     }
-                    handled += 1;
-                    progress(handled, total);
+                    Step::Stop(why, update) => {
+                        updates.push(update);
+                        report.stopped = Some(why);
+                    }
                 }
-                Step::Stop(why, update) => {
-                    updates.push(update);
-                    report.stopped = Some(why);
-                    break;
-                }
+            }
+            if report.stopped.is_some() {
+                break;
             }
         }
         // Marked for this batch but not reached: not sent.
