@@ -1,4 +1,5 @@
-//! The kiosk without a window: `selfcheck run --headless --events FILE|-`.
+//! The kiosk without a window: `selfcheck run --headless --events FILE|-` (a counter's
+//! settings, `terminal.role = "counter"`, run [`crate::counter::headless`] instead).
 //!
 //! JSON lines in (one command per line), JSON lines out (every screen-model change, every
 //! exchange with the ILS, every sync). Commands are handled one after another and each runs to
@@ -125,6 +126,9 @@ pub fn run(
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if settings.terminal.role == crate::config::Role::Counter {
+        return runtime.block_on(crate::counter::headless::drive(settings, store, input, out));
+    }
     runtime.block_on(drive(settings, store, input, out))
 }
 
@@ -199,7 +203,8 @@ async fn drive(
     Ok(())
 }
 
-async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {
+/// Wait up to `max` for the link to be up (`online`) or down; whether it came to that.
+pub(crate) async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {
     let mut rx = sip2.link();
     let wait = async {
         loop {
