@@ -646,6 +646,11 @@ impl Settings {
             }
         }
         s.patron_card.redact();
+        for seller in &mut s.counter.booksellers {
+            if !seller.pin_hash.is_empty() {
+                seller.pin_hash = REDACTED.into();
+            }
+        }
         s
     }
 
@@ -657,6 +662,7 @@ impl Settings {
             || self.patron_card.has_secrets()
             || !self.receipt.email.password.is_empty()
             || !self.telemetry.password.is_empty()
+            || !self.counter.booksellers.is_empty()
     }
 
     /// Loan period in days for a SIP2 media type code, for offline loans.

@@ -35,7 +35,8 @@ pub struct CounterSettings {
     /// The ranges of the site's other counters (same check digit), so counter books on loan
     /// at the ILS count toward `quota_at_once` wherever they were lent.
     pub site_id_ranges: Vec<String>,
-    /// Program an RFID tag for each book; `false`: a counter without a writer labels books.
+    /// Program an RFID tag for each book. `false` (a counter without a writer, labelling
+    /// books instead) is refused by the settings check: this counter cannot print labels yet.
     pub program_tags: bool,
     /// Counter books a patron may have on loan at once; unset: no limit.
     pub quota_at_once: Option<u32>,
@@ -78,6 +79,20 @@ pub struct CounterSettings {
     /// Days a counter loan counts toward `quota_at_once` from this counter's own records
     /// while the ILS may not know it yet (until the export is imported and the loan synced).
     pub pending_max_days: u32,
+    /// The booksellers who may log in at the counter, each with their own PIN (recorded with
+    /// each purchase they confirm). Empty: the staff PIN (`staff.pin_hash`) logs in as
+    /// "staff".
+    pub booksellers: Vec<Bookseller>,
+}
+
+/// A bookseller of the partner bookstore.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bookseller {
+    /// As recorded with the purchases (a first name or a staff code; no more is needed).
+    pub name: String,
+    /// Argon2 hash of their PIN in PHC form (`selfcheck config hash-pin` makes one).
+    pub pin_hash: String,
 }
 
 impl Default for CounterSettings {
@@ -109,6 +124,7 @@ impl Default for CounterSettings {
             holding_branch: None,
             item_type: "BK".into(),
             pending_max_days: 14,
+            booksellers: Vec::new(),
         }
     }
 }
@@ -410,6 +426,35 @@ impl CounterSettings {
             );
         }
 
+        let mut seller_names = BTreeSet::new();
+        for (i, seller) in self.booksellers.iter().enumerate() {
+            let key = format!("counter.booksellers[{i}]");
+            let name = seller.name.trim();
+            if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+                bad(
+                    &format!("{key}.name"),
+                    "must be 1 to 64 printable characters".into(),
+                );
+            } else if !seller_names.insert(name.to_owned()) {
+                bad(&format!("{key}.name"), format!("\"{name}\" is used twice"));
+            }
+            if argon2::password_hash::phc::PasswordHash::new(&seller.pin_hash).is_err() {
+                bad(
+                    &format!("{key}.pin_hash"),
+                    "is not a PHC hash string; make one with `selfcheck config hash-pin`".into(),
+                );
+            }
+        }
+
+        if !self.program_tags {
+            bad(
+                "counter.program_tags",
+                "false is not supported: this counter cannot print barcode labels, so every \
+                 book needs its RFID tag programmed (an RFID writer on the counter)"
+                    .into(),
+            );
+        }
+
         let code_ok = |c: &str| {
             (1..=32).contains(&c.len())
                 && c.bytes()
@@ -434,6 +479,14 @@ impl CounterSettings {
                 if value.trim().is_empty() {
                     bad(key, "required when terminal.role = \"counter\"".into());
                 }
+            }
+            if self.booksellers.is_empty() && settings.staff.pin_hash.is_empty() {
+                bad(
+                    "counter.booksellers",
+                    "required when terminal.role = \"counter\" and no staff.pin_hash is set: \
+                     who may log in at the counter"
+                        .into(),
+                );
             }
             if self.program_tags && settings.rfid.owner_isil.is_none() {
                 bad(
@@ -473,6 +526,7 @@ mod tests {
         bookstore_name = "Libreria Dante"
         bookstore_code = "dante"
         home_branch = "MAIN"
+        booksellers = [{ name = "anna", pin_hash = "$argon2id$v=19$m=19456,t=2,p=1$c3qrMqoeEuGjxIZEwAe1Lg$5XbZX/1tP487xFyWSTESpsEDoXPChHD8XLla4y7bY14" }]
     "#;
 
     #[test]
@@ -485,9 +539,17 @@ mod tests {
                 "counter.bookstore_name",
                 "counter.bookstore_code",
                 "counter.home_branch",
+                "counter.booksellers",
                 "rfid.owner_isil"
             ]
         );
+        // The staff PIN may log in instead of a list of booksellers.
+        let staff = format!(
+            "[staff]\npin_hash = \"{}\"\n{}",
+            crate::config::hash_pin("9753").expect("hash"),
+            COUNTER.split("booksellers").next().unwrap_or_default()
+        );
+        assert!(problems(&staff).iter().all(|k| k != "counter.booksellers"));
         assert!(problems("[terminal]\nrole = \"kiosk\"\n").is_empty());
         let s = Settings::parse(COUNTER, Path::new("t.toml")).expect("valid");
         assert_eq!(s.terminal.role, Role::Counter);
@@ -521,6 +583,13 @@ mod tests {
         );
         assert_eq!(with("pending_max_days = 0"), ["counter.pending_max_days"]);
         assert_eq!(
+            problems(&COUNTER.replace("}]", "}, { name = \"anna\", pin_hash = \"2468\" }]")),
+            [
+                "counter.booksellers[1].name",
+                "counter.booksellers[1].pin_hash"
+            ]
+        );
+        assert_eq!(
             problems(&COUNTER.replace("\"dante\"", "\"a/b\"")),
             ["counter.bookstore_code"]
         );
@@ -547,7 +616,7 @@ mod tests {
         assert!(err.contains("not an amount"), "{err}");
         assert_eq!(
             problems(&format!("{COUNTER}program_tags = false\n").replace("owner_isil", "#")),
-            Vec::<String>::new()
+            ["counter.program_tags"]
         );
     }
 

@@ -1,4 +1,5 @@
-//! The kiosk without a window: `selfcheck run --headless --events FILE|-`.
+//! The kiosk without a window: `selfcheck run --headless --events FILE|-` (a counter's
+//! settings, `terminal.role = "counter"`, run [`crate::counter::headless`] instead).
 //!
 //! JSON lines in (one command per line), JSON lines out (every screen-model change, every
 //! exchange with the ILS, every sync). Commands are handled one after another and each runs to
@@ -236,6 +237,11 @@ pub fn run_kiosk(
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if settings.terminal.role == crate::config::Role::Counter {
+        return runtime
+            .block_on(crate::counter::headless::drive(settings, store, input, out))
+            .map(|()| Ended::Closed);
+    }
     let (fleet, commands) =
         super::fleet::start(&settings, "sim", data_dir, layers, &store, runtime.handle());
     let probes = fleet.is_enabled().then(|| {
@@ -419,7 +425,8 @@ async fn obey(runner: &mut Runner, request: crate::fleet::CommandRequest) -> Res
     Ok(restart)
 }
 
-async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {
+/// Wait up to `max` for the link to be up (`online`) or down; whether it came to that.
+pub(crate) async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {
     let mut rx = sip2.link();
     let wait = async {
         loop {

@@ -268,7 +268,7 @@ pub enum ShellError {
 }
 
 /// A SIP2 date of a local `YYYY-MM-DD` due date, end of day.
-fn due_sip(date: NaiveDate) -> String {
+pub fn due_sip(date: NaiveDate) -> String {
     let end = date.and_hms_opt(23, 59, 59).unwrap_or_default();
     SipDateTime::local(end).to_string()
 }

@@ -330,6 +330,34 @@ pub fn last_purchase_of(conn: &Connection, isbn13: &str) -> Result<Option<NaiveD
     Ok(day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
 }
 
+/// The day of the purchase whose loan is journal row `journal_id`; `None`: not a counter
+/// loan.
+pub fn purchase_day_of_loan(
+    conn: &Connection,
+    journal_id: i64,
+) -> Result<Option<NaiveDate>, StoreError> {
+    let day: Option<String> = conn
+        .query_row(
+            "SELECT day FROM counter_purchases WHERE journal_id = ?1",
+            [journal_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(day.and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()))
+}
+
+/// The patron of a purchase, while it is kept (see [`purge_patron_ids`]).
+pub fn patron_of(conn: &Connection, purchase_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT patron_id FROM counter_purchases WHERE id = ?1",
+            [purchase_id],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten())
+}
+
 /// Forget the patron of every purchase before `keep_since`; returns how many were cleared.
 pub fn purge_patron_ids(conn: &Connection, keep_since: NaiveDate) -> Result<usize, StoreError> {
     Ok(conn.execute(

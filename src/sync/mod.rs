@@ -20,6 +20,11 @@
 //!
 //! A renewal whose outcome is unknown is not replayed (a second renewal would extend the loan
 //! twice): it goes to staff.
+//!
+//! A loan made at the bookstore counter reaches an ILS that may not know its brand-new item
+//! yet (the purchase export has not been imported). A refused counter loan whose item the ILS
+//! does not know stays queued and is tried again by the next run, while the rest of the queue
+//! goes on; only after [`Policy::counter_pending_days`] is it a conflict for staff.
 
 use std::collections::BTreeSet;
 
@@ -44,6 +49,8 @@ pub struct Report {
     pub done: u64,
     pub already_done: u64,
     pub conflicts: u64,
+    /// Counter loans left queued: the ILS does not know their item yet.
+    pub deferred: u64,
     /// Rows left for a later run (the link went down, or the batch limit).
     pub remaining: u64,
     /// The run stopped early because the ILS stopped answering.
@@ -95,6 +102,29 @@ pub async fn status(store: &StoreHandle) -> Result<Status, SyncError> {
 /// Measured on the kiosk's clock in UTC from when the row was written.
 pub const RETURN_RESEND_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
+/// What the sync may wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Days a counter loan waits for the ILS to know its item (`counter.pending_max_days`).
+    pub counter_pending_days: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            counter_pending_days: crate::counter::CounterSettings::default().pending_max_days,
+        }
+    }
+}
+
+impl Policy {
+    pub fn from_settings(s: &crate::config::Settings) -> Policy {
+        Policy {
+            counter_pending_days: s.counter.pending_max_days,
+        }
+    }
+}
+
 /// Rows read from the journal at once to choose a batch from.
 const WINDOW: usize = 2000;
 /// Most rows replayed between two journal transactions.
@@ -103,8 +133,13 @@ const BATCH: usize = 500;
 /// Choose the next rows to send, oldest first: a run of rows of different items (an item's
 /// second row waits for the next batch, so that after a crash each item has at most one row
 /// whose outcome is unknown, and asking the ILS about it tells the truth), skipping the rows
-/// the live kiosk still owns together with every later row of their item.
-fn pick(rows: impl Iterator<Item = Entry>, in_flight: &journal::InFlight) -> Vec<Entry> {
+/// the live kiosk still owns, and the ones this run put off (`deferred`), together with
+/// every later row of their item.
+fn pick(
+    rows: impl Iterator<Item = Entry>,
+    in_flight: &journal::InFlight,
+    deferred: &BTreeSet<i64>,
+) -> Vec<Entry> {
     let mut items = BTreeSet::new();
     let mut held = BTreeSet::new();
     let mut batch = Vec::new();
@@ -115,7 +150,7 @@ fn pick(rows: impl Iterator<Item = Entry>, in_flight: &journal::InFlight) -> Vec
         {
             continue;
         }
-        if in_flight.contains(row.id) {
+        if in_flight.contains(row.id) || deferred.contains(&row.id) {
             if let Some(item) = key {
                 held.insert(item);
             }
@@ -150,17 +185,30 @@ pub async fn run_beside(
     sip2: &Sip2Handle,
     store: &StoreHandle,
     in_flight: &journal::InFlight,
+    progress: impl FnMut(u64, u64),
+) -> Result<Report, SyncError> {
+    run_with(sip2, store, in_flight, Policy::default(), progress).await
+}
+
+/// [`run_beside`] with the site's [`Policy`].
+pub async fn run_with(
+    sip2: &Sip2Handle,
+    store: &StoreHandle,
+    in_flight: &journal::InFlight,
+    policy: Policy,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<Report, SyncError> {
     let mut report = Report::default();
+    let mut deferred = BTreeSet::new();
     let total = store.call(|c| journal::open_count(c)).await?;
     let mut handled = 0u64;
     let mut patrons = BTreeSet::new();
     let mut updates: Vec<journal::Update> = Vec::new();
     loop {
         let done = std::mem::take(&mut updates);
-        let rows = step(store, in_flight, done, None, |rows, flight| {
-            pick(rows, flight)
+        let put_off = deferred.clone();
+        let rows = step(store, in_flight, done, None, move |rows, flight| {
+            pick(rows, flight, &put_off)
         })
         .await?;
         if rows.is_empty() {
@@ -179,7 +227,15 @@ pub async fn run_beside(
                 let (sip2, store) = (sip2.clone(), store.clone());
                 asks.spawn(async move {
                     let step = match seen_since(&store, &row).await {
-                        Ok(seen) => Ok(replay(&sip2, &row, seen).await),
+                        Ok(seen) => match replay(&sip2, &row, seen).await {
+                            // A counter loan whose item the ILS does not know yet may wait.
+                            Step::Settled(Outcome::Conflict, update)
+                                if row.action == Action::Checkout =>
+                            {
+                                counter_loan_refused(&sip2, &store, &row, policy, update).await
+                            }
+                            other => Ok(other),
+                        },
                         Err(e) => Err(e),
                     };
                     (index, row, step)
@@ -197,6 +253,11 @@ pub async fn run_beside(
             answers.sort_by_key(|(index, _, _)| *index);
             for (_, row, step) in answers {
                 match step? {
+                    Step::Deferred(update) => {
+                        updates.push(update);
+                        deferred.insert(row.id);
+                        report.deferred += 1;
+                    }
                     Step::Settled(outcome, update) => {
                         updates.push(update);
                         match outcome {
@@ -323,7 +384,7 @@ pub async fn settle_item(
         };
         // The kiosk is about to lend or return the item: it is on the pad.
         match replay(sip2, &row, true).await {
-            Step::Settled(_, update) => updates.push(update),
+            Step::Settled(_, update) | Step::Deferred(update) => updates.push(update),
             Step::Stop(_, update) => {
                 step(store, in_flight, vec![update], None, |_, _| Vec::new()).await?;
                 return Ok(false);
@@ -334,8 +395,84 @@ pub async fn settle_item(
 
 enum Step {
     Settled(Outcome, journal::Update),
+    /// Left queued for a later run (a counter loan whose item the ILS does not know yet).
+    Deferred(journal::Update),
     /// No answer: stop here.
     Stop(String, journal::Update),
+}
+
+/// A refused loan: when it was made at this counter and the ILS does not know its item yet,
+/// it stays queued (until `counter_pending_days` after the purchase, then it is a conflict);
+/// any other refusal stays the conflict it is.
+async fn counter_loan_refused(
+    sip2: &Sip2Handle,
+    store: &StoreHandle,
+    row: &Entry,
+    policy: Policy,
+    conflict: journal::Update,
+) -> Result<Step, SyncError> {
+    let id = row.id;
+    let day = store
+        .call(move |c| crate::store::counter::purchase_day_of_loan(c, id))
+        .await?;
+    let Some(day) = day else {
+        return Ok(Step::Settled(Outcome::Conflict, conflict));
+    };
+    let item = row.item_id.clone().unwrap_or_default();
+    let known = sip2
+        .request(Message::ItemInformation(sip2::ItemInformation {
+            transaction_date: Some(SipDateTime::now_local()),
+            item_id: item.clone(),
+            ..Default::default()
+        }))
+        .await;
+    let known = match known {
+        Ok(Message::ItemInformationResponse(i)) => {
+            !(i.title_id.trim().is_empty()
+                && i.circulation_status == CirculationStatus::Unspecified)
+        }
+        Ok(_) => true,
+        Err(e) => {
+            // The refusal stands as an answer; only the question about the item was lost.
+            return Ok(Step::Stop(
+                no_answer(&e),
+                journal::Update::NoAnswer {
+                    id,
+                    message: "a counter loan refused; whether the library system knows the                               item yet could not be asked"
+                        .into(),
+                    maybe_sent: false,
+                },
+            ));
+        }
+    };
+    if known {
+        return Ok(Step::Settled(Outcome::Conflict, conflict));
+    }
+    let today = chrono::Local::now().date_naive();
+    let age = today.signed_duration_since(day).num_days();
+    if age > i64::from(policy.counter_pending_days) {
+        return Ok(Step::Settled(
+            Outcome::Conflict,
+            settled(
+                id,
+                State::Conflict,
+                Some(format!(
+                    "counter item {item} bought on {day} is still unknown to the library \
+                     system after {age} days (counter.pending_max_days = {}): import the \
+                     counter's purchase export, then sync again",
+                    policy.counter_pending_days
+                )),
+            ),
+        ));
+    }
+    Ok(Step::Deferred(journal::Update::NoAnswer {
+        id,
+        message: format!(
+            "counter item {item} bought on {day} is not known to the library system yet \
+             (its purchase export not imported): tried again by the next sync"
+        ),
+        maybe_sent: false,
+    }))
 }
 
 fn no_answer(e: &ClientError) -> String {
@@ -910,7 +1047,11 @@ mod tests {
             row(4, "A"),
             row(5, "D"),
         ];
-        let picked = pick(rows.into_iter(), &journal::InFlight::default());
+        let picked = pick(
+            rows.into_iter(),
+            &journal::InFlight::default(),
+            &BTreeSet::new(),
+        );
         assert_eq!(
             ids(&picked),
             [1, 2, 3],
@@ -923,10 +1064,27 @@ mod tests {
         let live = journal::InFlight::default();
         live.insert(2);
         let rows = vec![row(1, "A"), row(2, "B"), row(3, "B"), row(4, "C")];
-        assert_eq!(ids(&pick(rows.into_iter(), &live)), [1, 4]);
+        assert_eq!(
+            ids(&pick(rows.into_iter(), &live, &BTreeSet::new())),
+            [1, 4]
+        );
         live.remove(2);
         let rows = vec![row(2, "B"), row(3, "B")];
-        assert_eq!(ids(&pick(rows.into_iter(), &live)), [2]);
+        assert_eq!(ids(&pick(rows.into_iter(), &live, &BTreeSet::new())), [2]);
+    }
+
+    #[test]
+    fn a_counter_loan_put_off_holds_back_its_item_only() {
+        let rows = vec![row(1, "A"), row(2, "A"), row(3, "B")];
+        let put_off = BTreeSet::from([1]);
+        assert_eq!(
+            ids(&pick(
+                rows.into_iter(),
+                &journal::InFlight::default(),
+                &put_off
+            )),
+            [3]
+        );
     }
 
     #[test]
@@ -952,7 +1110,12 @@ mod tests {
             .map(|i| row(i, &format!("I{i}")))
             .collect();
         assert_eq!(
-            pick(rows.into_iter(), &journal::InFlight::default()).len(),
+            pick(
+                rows.into_iter(),
+                &journal::InFlight::default(),
+                &BTreeSet::new()
+            )
+            .len(),
             BATCH
         );
     }
