@@ -33,6 +33,7 @@ pub struct Settings {
     pub phone: crate::phone::PhoneSettings,
     pub counter: crate::counter::CounterSettings,
     pub display: crate::display::DisplaySettings,
+    pub lobby: crate::lobby::LobbySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -592,6 +593,7 @@ impl Settings {
         self.phone.problems(&mut out);
         self.counter.problems(self, &mut out);
         self.display.problems(&mut out);
+        self.lobby.problems(&mut out);
         out
     }
 
