@@ -15,6 +15,7 @@ pub mod drivers;
 pub mod fleet;
 pub mod hw;
 pub mod kiosk;
+pub mod lobby;
 pub mod logging;
 pub mod phone;
 pub mod receipt;

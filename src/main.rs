@@ -88,6 +88,9 @@ enum Command {
     Fleet(selfcheck::tools::fleet::FleetTool),
     /// Run the embedded MQTT broker (for one site and the demo)
     Broker(selfcheck::tools::fleet::BrokerArgs),
+    /// The lobby screen: the library's day, live from the fleet's MQTT topics
+    #[cfg(feature = "gui")]
+    Lobby(selfcheck::lobby::LobbyArgs),
     /// Render every screen headless into PNG files (<screen>-<lang>-<W>x<H>.png)
     #[cfg(feature = "gui")]
     Screenshot(selfcheck::ui::screenshot::ScreenshotArgs),
@@ -311,6 +314,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Screenshot(args) => {
             let files = selfcheck::ui::screenshot::run(&args)?;
             println!("{} screenshots in {}", files.len(), args.out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "gui")]
+        Command::Lobby(args) => {
+            let data_dir = data_dir(cli.global.data_dir.as_deref())?;
+            let (settings, source) = load_settings(&cli.global)?;
+            tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                settings = %source,
+                data_dir = %data_dir.display(),
+                "starting the lobby screen"
+            );
+            // Before the window and before any thread, as for the kiosk.
+            selfcheck::display::apply_env(&settings.display)?;
+            let _screen_on = selfcheck::display::keep_screen_on(&settings.display);
+            selfcheck::lobby::run::run(&settings, &data_dir, &args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Config(ConfigCommand::Check { file }) => config_check(&cli.global, file),

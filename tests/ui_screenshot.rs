@@ -28,7 +28,8 @@ fn every_view_renders_to_a_real_png_in_every_language() {
         only: None,
     };
     let written = run(&args).expect("screenshots");
-    assert_eq!(written.len(), SHOTS.len() * 3 * 2);
+    // Every kiosk screen and the lobby screen, in three languages and two sizes.
+    assert_eq!(written.len(), (SHOTS.len() + 1) * 3 * 2);
 
     let mut seen = HashSet::new();
     for path in &written {
@@ -55,6 +56,12 @@ fn every_view_renders_to_a_real_png_in_every_language() {
         assert!(
             dir.path().join(format!("pad-{lang}-800x480.png")).exists(),
             "pad in {lang}"
+        );
+        assert!(
+            dir.path()
+                .join(format!("lobby-{lang}-800x480.png"))
+                .exists(),
+            "lobby in {lang}"
         );
     }
 }

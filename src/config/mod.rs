@@ -35,6 +35,7 @@ pub struct Settings {
     pub counter: crate::counter::CounterSettings,
     pub display: crate::display::DisplaySettings,
     pub delivery: delivery::DeliverySettings,
+    pub lobby: crate::lobby::LobbySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -628,6 +629,7 @@ impl Settings {
         self.counter.problems(self, &mut out);
         self.display.problems(&mut out);
         self.delivery.problems(&mut out);
+        self.lobby.problems(&mut out);
         out
     }
 

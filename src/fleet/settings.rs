@@ -239,7 +239,7 @@ impl TelemetrySettings {
 }
 
 /// One MQTT topic level we build: not empty, no wildcard, no separator, no spaces.
-fn check_topic_level(level: &str) -> Result<(), String> {
+pub(crate) fn check_topic_level(level: &str) -> Result<(), String> {
     if level.is_empty() {
         return Err("must not be empty".into());
     }

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod counter;
 pub mod fleet;
 pub mod journal;
+pub mod lobby;
 mod migrations;
 pub mod phone;
 pub mod receipts;

@@ -22,6 +22,14 @@ pub fn date(d: NaiveDate, language: Language) -> String {
     }
 }
 
+/// A whole number with the language's thousands separator: `12,345`, `12.345`.
+pub fn count(n: u64, language: Language) -> String {
+    match language {
+        Language::Italian => group_thousands(n, '.'),
+        Language::English | Language::Chinese => group_thousands(n, ','),
+    }
+}
+
 /// An amount in minor units (cents, fen) of an ISO 4217 currency: `€1.50`, `1,50 €`,
 /// `¥1.50`. Unknown codes are written with the code itself (`CHF 1.50`, `1,50 CHF`).
 pub fn money(minor_units: i64, currency: &str, language: Language) -> String {

@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod demo;
 pub mod demo_pad;
 pub mod format;
+pub mod lobby;
 pub mod screenshot;
 pub mod sound;
 pub mod staff;

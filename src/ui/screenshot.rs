@@ -2,6 +2,7 @@
 //! PNG files, `<screen>-<lang>-<W>x<H>.png`. No display, no X server: a minimal platform whose
 //! only window is a [`MinimalSoftwareWindow`].
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -9,8 +10,8 @@ use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferTyp
 use slint::platform::{Platform, WindowAdapter, WindowEvent};
 use slint::{ComponentHandle, PhysicalSize, Rgb8Pixel};
 
-use super::AppWindow;
 use super::demo::{self, SHOTS};
+use super::{AppWindow, LobbyWindow};
 use crate::kiosk::Language;
 
 #[derive(Debug, clap::Args)]
@@ -24,7 +25,7 @@ pub struct ScreenshotArgs {
     /// Only this language (en, it, zh_CN); all of them when absent
     #[arg(long, value_name = "LC", value_parser = parse_language)]
     pub lang: Option<Language>,
-    /// Only the screens whose name contains this (e.g. `pad`, `staff`)
+    /// Only the screens whose name contains this (e.g. `pad`, `staff`, `lobby`)
     #[arg(long, value_name = "TEXT")]
     pub only: Option<String>,
 }
@@ -81,44 +82,39 @@ pub fn scale_factor_for(width: u32, height: u32) -> f32 {
     ((fit * 4.0).floor() / 4.0).clamp(1.0, 3.0)
 }
 
+/// Each window the UI creates gets a software window of its own; the last one made waits in
+/// `made` for its owner to take it.
 struct HeadlessPlatform {
-    window: Rc<MinimalSoftwareWindow>,
+    made: Rc<RefCell<Option<Rc<MinimalSoftwareWindow>>>>,
 }
 
 impl Platform for HeadlessPlatform {
     fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
-        Ok(self.window.clone())
+        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        *self.made.borrow_mut() = Some(window.clone());
+        Ok(window)
     }
 }
 
-/// The headless window and its frame buffer. One per process: Slint's platform is global.
-pub struct Headless {
+/// A software window and its frame buffer.
+struct Surface {
     window: Rc<MinimalSoftwareWindow>,
-    pub app: AppWindow,
     buffer: Vec<Rgb8Pixel>,
 }
 
-impl Headless {
-    /// Install the headless platform and create the kiosk window on it.
-    pub fn new() -> Result<Headless, ScreenshotError> {
-        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
-        slint::platform::set_platform(Box::new(HeadlessPlatform {
-            window: window.clone(),
-        }))
-        .map_err(|e| ScreenshotError::Platform(e.to_string()))?;
-        let app = AppWindow::new()?;
-        super::install_helpers(&app);
-        app.show()?;
-        Ok(Headless {
+impl Surface {
+    fn take(made: &RefCell<Option<Rc<MinimalSoftwareWindow>>>) -> Result<Surface, ScreenshotError> {
+        let window = made
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| ScreenshotError::Platform("no window was made".into()))?;
+        Ok(Surface {
             window,
-            app,
             buffer: Vec::new(),
         })
     }
 
-    /// Render the current state at `width` x `height` physical pixels; returns the pixels,
-    /// row by row.
-    pub fn render(&mut self, width: u32, height: u32) -> &[Rgb8Pixel] {
+    fn render(&mut self, width: u32, height: u32) -> &[Rgb8Pixel] {
         let scale_factor = scale_factor_for(width, height);
         self.window
             .dispatch_event(WindowEvent::ScaleFactorChanged { scale_factor });
@@ -135,6 +131,84 @@ impl Headless {
         &self.buffer
     }
 }
+
+/// The headless window and its frame buffer. One per process: Slint's platform is global.
+pub struct Headless {
+    made: Rc<RefCell<Option<Rc<MinimalSoftwareWindow>>>>,
+    surface: Surface,
+    pub app: AppWindow,
+}
+
+/// The lobby screen's headless window (made by [`Headless::lobby`]).
+pub struct LobbyHeadless {
+    surface: Surface,
+    pub window: LobbyWindow,
+}
+
+impl Headless {
+    /// Install the headless platform and create the kiosk window on it.
+    pub fn new() -> Result<Headless, ScreenshotError> {
+        let made = Rc::new(RefCell::new(None));
+        slint::platform::set_platform(Box::new(HeadlessPlatform { made: made.clone() }))
+            .map_err(|e| ScreenshotError::Platform(e.to_string()))?;
+        let app = AppWindow::new()?;
+        let surface = Surface::take(&made)?;
+        super::install_helpers(&app);
+        app.show()?;
+        Ok(Headless { made, surface, app })
+    }
+
+    /// Render the current state at `width` x `height` physical pixels; returns the pixels,
+    /// row by row.
+    pub fn render(&mut self, width: u32, height: u32) -> &[Rgb8Pixel] {
+        self.surface.render(width, height)
+    }
+
+    /// A lobby screen window beside the kiosk's, on the same platform.
+    pub fn lobby(&self) -> Result<LobbyHeadless, ScreenshotError> {
+        let window = LobbyWindow::new()?;
+        let surface = Surface::take(&self.made)?;
+        window.show()?;
+        Ok(LobbyHeadless { surface, window })
+    }
+}
+
+impl LobbyHeadless {
+    /// Render the lobby at `width` x `height` physical pixels.
+    pub fn render(&mut self, width: u32, height: u32) -> &[Rgb8Pixel] {
+        self.surface.render(width, height)
+    }
+
+    /// Fill the screen with the sample fleet's day of `terminals` kiosks, in `language`.
+    pub fn show_sample(&self, terminals: usize, language: Language) {
+        use crate::config::time_zone::Zone;
+        let zone = Zone::Named(chrono_tz::Europe::Rome);
+        let now = sample_now();
+        let mut lobby = crate::lobby::sample::lobby(terminals, terminals.max(12) * 120, now, zone);
+        let figures = lobby.figures(now);
+        super::select_language(language.code());
+        super::lobby::show(
+            &self.window,
+            &figures,
+            "Biblioteca civica",
+            zone,
+            language,
+            now,
+        );
+    }
+}
+
+/// The instant the sample lobby shows: an afternoon in Rome.
+fn sample_now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 12, 8, 14, 40, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// Kiosks in the lobby screenshots.
+pub const LOBBY_SHOT_TERMINALS: usize = 12;
 
 /// Write RGB pixels as a PNG file.
 pub fn write_png(
@@ -188,6 +262,21 @@ pub fn run(args: &ScreenshotArgs) -> Result<Vec<PathBuf>, ScreenshotError> {
                 written.push(path);
             }
         }
+    }
+    if args.only.as_deref().is_none_or(|o| "lobby".contains(o)) {
+        let mut lobby = headless.lobby()?;
+        for &(width, height) in &args.size {
+            for &language in &languages {
+                lobby.show_sample(LOBBY_SHOT_TERMINALS, language);
+                let pixels = lobby.render(width, height);
+                let path = args
+                    .out
+                    .join(format!("lobby-{}-{width}x{height}.png", language.code()));
+                write_png(&path, width, height, pixels)?;
+                written.push(path);
+            }
+        }
+        lobby.window.hide()?;
     }
     // The window goes before the platform's event loop would have ended it.
     headless.app.hide()?;
