@@ -1106,3 +1106,144 @@ fn a_tls_endpoint_that_requires_a_client_certificate() {
     borrow_through_the_window_core(&site, &anna, ANNA_PIN, &two);
     assert_eq!(site.loans_of(&anna), [one, two]);
 }
+
+/// A patron card put on the card reader at the welcome screen, then the PIN: the session must
+/// be Anna's, asked of the ILS once however many rounds the card lies there.
+fn anna_by_card(site: &Site, card: serde_json::Value) {
+    let anna = patron(ANNA);
+    let out = site.run(&[
+        card,
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+    ]);
+    let patrons = exchanges(&out, "patron");
+    assert_eq!(patrons.len(), 1, "{out:#?}");
+    assert_eq!(patrons[0]["outcome"], "ok", "{out:#?}");
+    let summary = last_screen(&out, "summary");
+    assert_eq!(
+        summary["patron"]["display_name"], "Anna Verdi",
+        "{summary:#}"
+    );
+    assert_eq!(site.loans_of(&anna), [item(1)]);
+    // Returned, so the next card of the test borrows it again.
+    site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+    ]);
+    assert!(site.loans_of(&anna).is_empty());
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[test]
+fn a_patron_card_uid_in_each_format_identifies_the_patron() {
+    use selfcheck::rfid::patron_card::{PatronCardSettings, UidFormat};
+
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    let number: u128 = anna.parse().expect("digits");
+    // Seven bytes, first byte first, hold Anna's number as an integer.
+    let int_bytes: Vec<u8> = number.to_be_bytes()[16 - 7..].to_vec();
+    let hex_bytes: Vec<u8> = (0..7)
+        .map(|i| u8::from_str_radix(&anna[i * 2..i * 2 + 2], 16).expect("hex"))
+        .collect();
+    let reversed = |b: &[u8]| b.iter().rev().copied().collect::<Vec<u8>>();
+    let cases = [
+        (UidFormat::Hex, hex_bytes.clone()),
+        (UidFormat::HexReversed, reversed(&hex_bytes)),
+        (UidFormat::Decimal, int_bytes.clone()),
+        (UidFormat::DecimalReversed, reversed(&int_bytes)),
+    ];
+    for (format, uid) in cases {
+        site.settings.patron_card = PatronCardSettings {
+            uid_format: Some(format),
+            ..PatronCardSettings::default()
+        };
+        anna_by_card(&site, json!({"cmd": "card14443", "uid": hex_of(&uid)}));
+    }
+
+    // A 4-byte card holds the serial only: the prefix and the zero padding make the id.
+    let serial: u32 = anna[7..].parse().expect("digits");
+    site.settings.patron_card = PatronCardSettings {
+        uid_format: Some(UidFormat::Decimal),
+        prefix: anna[..7].to_string(),
+        length: Some(7),
+        ..PatronCardSettings::default()
+    };
+    anna_by_card(
+        &site,
+        json!({"cmd": "card14443", "uid": hex_of(&serial.to_be_bytes())}),
+    );
+
+    // The same card printed in another format is someone the ILS does not know.
+    site.settings.patron_card.uid_format = Some(UidFormat::DecimalReversed);
+    let out = site.run(&[
+        json!({"cmd": "card14443", "uid": hex_of(&serial.to_be_bytes())}),
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+    ]);
+    assert!(
+        exchanges(&out, "patron")
+            .iter()
+            .all(|x| x["outcome"] != "ok" || !x.to_string().contains("Anna")),
+        "{out:#?}"
+    );
+    assert!(
+        screens(&out)
+            .iter()
+            .all(|m| m["patron"]["display_name"] != "Anna Verdi"),
+        "{out:#?}"
+    );
+}
+
+#[test]
+fn a_patron_number_in_the_card_memory_identifies_the_patron() {
+    use selfcheck::rfid::patron_card::{CardMemory, CardSource, DataEncoding, PatronCardSettings};
+
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    let block = |memory, block, encoding| PatronCardSettings {
+        source: CardSource::Block,
+        memory: Some(memory),
+        block: Some(block),
+        encoding: Some(encoding),
+        length: Some(14),
+        ..PatronCardSettings::default()
+    };
+    // Stored by the rule's own writer: MIFARE Classic in BCD, Ultralight in ASCII.
+    for rule in [
+        block(CardMemory::Classic, 4, DataEncoding::Bcd),
+        block(CardMemory::Ultralight, 4, DataEncoding::Ascii),
+    ] {
+        site.settings.patron_card = rule;
+        anna_by_card(
+            &site,
+            json!({"cmd": "card14443", "uid": "04A1B2C3D4E5F6", "patron": anna}),
+        );
+    }
+
+    // The card's raw bytes: block 5 of a Classic card holds the number in ASCII after two
+    // bytes of something else.
+    let mut rule = block(CardMemory::Classic, 5, DataEncoding::Ascii);
+    rule.offset = Some(2);
+    site.settings.patron_card = rule;
+    let mut memory = vec![0u8; 16 * 6];
+    memory[16 * 5] = 0xA5;
+    memory[16 * 5 + 1] = 0x5A;
+    memory[16 * 5 + 2..16 * 5 + 16].copy_from_slice(anna.as_bytes());
+    anna_by_card(
+        &site,
+        json!({"cmd": "card14443", "uid": "A1B2C3D4", "memory": hex_of(&memory)}),
+    );
+
+    // A card whose block holds no number is noted and identifies nobody.
+    let out =
+        site.run(&[json!({"cmd": "card14443", "uid": "A1B2C3D4", "memory": hex_of(&[0u8; 96])})]);
+    assert!(exchanges(&out, "patron").is_empty(), "{out:#?}");
+    let notes: Vec<_> = out.iter().filter(|v| v["kind"] == "card").collect();
+    assert_eq!(notes.len(), 1, "noted once: {out:#?}");
+    assert!(!notes[0].to_string().contains(&anna));
+}

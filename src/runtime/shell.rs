@@ -6,7 +6,10 @@
 //! read-back). Every exchange with the ILS is reported as an [`Exchange`] for the headless
 //! driver's output and the logs.
 
+mod cards;
 mod holds;
+
+pub use cards::CardEdge;
 
 use std::collections::HashMap;
 
@@ -81,6 +84,8 @@ pub struct ShellConfig {
     pub security: SecurityConfig,
     /// Offline loan days by SIP2 media type code, `default` for the rest.
     pub loan_days: std::collections::BTreeMap<String, u32>,
+    /// How a patron card on the card reader gives the patron id (`[patron_card]`).
+    pub patron_card: crate::rfid::patron_card::PatronCardSettings,
 }
 
 impl ShellConfig {
@@ -94,6 +99,7 @@ impl ShellConfig {
                 use_eas: s.rfid.use_eas,
             },
             loan_days: s.offline.loan_days.clone(),
+            patron_card: s.patron_card.clone(),
         }
     }
 
@@ -135,6 +141,8 @@ pub struct Shell {
     pub config: ShellConfig,
     /// Decoded tags by UID, so a tag is read once while it stays on the pad.
     decoded: HashMap<String, TagSeen>,
+    /// The patron card on the card reader, so it identifies once while it stays.
+    card_edge: CardEdge,
     /// Journal rows of requests this shell is sending now: a background sync leaves them be.
     pub in_flight: journal::InFlight,
     /// The receipt printer and mail server.
@@ -212,6 +220,7 @@ impl Shell {
             reader,
             config,
             decoded: HashMap::new(),
+            card_edge: CardEdge::default(),
             receipts: Default::default(),
             print_lines: PrintLines::default(),
             in_flight: journal::InFlight::default(),
@@ -324,6 +333,7 @@ impl Shell {
             reader: self.reader.clone(),
             config: self.config.clone(),
             decoded: HashMap::new(),
+            card_edge: CardEdge::default(),
             in_flight: self.in_flight.clone(),
             receipts: self.receipts.clone(),
             print_lines: self.print_lines.clone(),
