@@ -1247,3 +1247,40 @@ fn a_patron_number_in_the_card_memory_identifies_the_patron() {
     assert_eq!(notes.len(), 1, "noted once: {out:#?}");
     assert!(!notes[0].to_string().contains(&anna));
 }
+
+#[test]
+fn a_card_left_on_the_reader_identifies_once_until_it_is_put_down_again() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let card = json!({"cmd": "card14443", "uid": anna});
+    let out = site.run(&[
+        card.clone(),
+        json!({"cmd": "cancel"}),
+        // Each of these reads the pad and polls the card reader, the card still on it.
+        json!({"cmd": "touch"}),
+        place(&item(1)),
+        json!({"cmd": "lift", "item": item(1)}),
+    ]);
+    // One session began (the card's); after the cancel the kiosk stays at welcome.
+    let names: Vec<&serde_json::Value> = screens(&out).iter().map(|m| &m["screen"]).collect();
+    let sessions = names
+        .windows(2)
+        .filter(|w| w[0] == "welcome" && w[1] != "welcome")
+        .count();
+    assert_eq!(sessions, 1, "{names:?}");
+    assert_eq!(names.last(), Some(&&json!("welcome")), "{names:?}");
+
+    // Lifted and put down again: a new session.
+    let out = site.run(&[
+        card.clone(),
+        json!({"cmd": "lift_card"}),
+        card,
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+    ]);
+    let patrons = exchanges(&out, "patron");
+    assert_eq!(patrons.len(), 1, "{out:#?}");
+    assert_eq!(
+        screens(&out).last().map(|m| &m["patron"]["display_name"]),
+        Some(&json!("Anna Verdi"))
+    );
+}
