@@ -1284,3 +1284,89 @@ fn a_card_left_on_the_reader_identifies_once_until_it_is_put_down_again() {
         Some(&json!("Anna Verdi"))
     );
 }
+
+/// The window's core polls the card reader in its pad loop: a patron card starts a session, a
+/// staff card opens staff mode and is nobody's session.
+#[test]
+fn the_window_core_reads_patron_and_staff_cards() {
+    use selfcheck::kiosk::{Event, Screen, ScreenModel};
+    use selfcheck::rfid::card::CardUid;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let mut site = Site::new();
+    let staff = "29990000000017";
+    site.settings.staff.cards = vec![staff.into()];
+    let anna = patron(ANNA);
+    let models: Arc<Mutex<Vec<ScreenModel>>> = Arc::default();
+    let sink = models.clone();
+    let opened = Arc::new(AtomicUsize::new(0));
+    let counter = opened.clone();
+    let dir = tempfile::tempdir().expect("tmp");
+    let board = selfcheck::board::Board::load("sim").expect("sim board");
+    let core = selfcheck::app::start_core(
+        &site.settings,
+        &board,
+        dir.path(),
+        move |m| sink.lock().expect("models").push(m),
+        Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }),
+    )
+    .expect("core");
+    let wait = |what: &str, done: &dyn Fn(&[ScreenModel]) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if done(&models.lock().expect("models")) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited in vain for {what}: {:#?}",
+                models.lock().expect("models").last()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait("the link", &|m| m.iter().any(|m| m.online));
+
+    core.pad
+        .place_card(CardUid::parse(staff).expect("uid"), Vec::new());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while opened.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "staff mode never opened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    core.pad.lift_card();
+    assert!(
+        models
+            .lock()
+            .expect("models")
+            .iter()
+            .all(|m| !matches!(m.screen, Screen::Pin { .. })),
+        "a staff card is no patron"
+    );
+
+    core.pad
+        .place_card(CardUid::parse(&anna).expect("uid"), Vec::new());
+    wait("the PIN screen", &|m| {
+        m.last()
+            .is_some_and(|m| matches!(m.screen, Screen::Pin { .. }))
+    });
+    core.events
+        .blocking_send(Event::Pin(ANNA_PIN.into()))
+        .expect("core");
+    wait("Anna", &|m| {
+        m.last().is_some_and(|m| {
+            m.screen == Screen::Borrow
+                && m.patron
+                    .as_ref()
+                    .is_some_and(|p| p.display_name == "Anna Verdi")
+        })
+    });
+    assert_eq!(opened.load(Ordering::SeqCst), 1, "staff mode opened once");
+    core.shutdown();
+}
