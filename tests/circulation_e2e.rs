@@ -985,36 +985,62 @@ fn link_refusal(site: &Site) -> String {
     })
 }
 
-/// The window's path (`selfcheck run` without the window): the core as `start_core` starts
-/// it, a patron borrowing one book put on its simulated pad.
-fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &str) {
-    use selfcheck::kiosk::{Activity, Event, ItemState, Screen, ScreenModel};
-    use std::sync::{Arc, Mutex};
-    let models: Arc<Mutex<Vec<ScreenModel>>> = Arc::default();
-    let sink = models.clone();
-    let dir = tempfile::tempdir().expect("tmp");
-    let board = selfcheck::board::Board::load("sim").expect("sim board");
-    let core = selfcheck::app::start_core(
-        &site.settings,
-        &board,
-        dir.path(),
-        move |m| sink.lock().expect("models").push(m),
-        Arc::new(|| {}),
-    )
-    .expect("core");
-    let wait = |what: &str, done: &dyn Fn(&ScreenModel) -> bool| {
+/// The window's core as `start_core` starts it on the simulated board, its screen models kept.
+struct WindowCore {
+    core: selfcheck::app::Core,
+    models: std::sync::Arc<std::sync::Mutex<Vec<selfcheck::kiosk::ScreenModel>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl WindowCore {
+    fn start(
+        settings: &selfcheck::config::Settings,
+        on_staff_card: std::sync::Arc<dyn Fn() + Send + Sync>,
+    ) -> WindowCore {
+        let models: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
+        let sink = models.clone();
+        let dir = tempfile::tempdir().expect("tmp");
+        let board = selfcheck::board::Board::load("sim").expect("sim board");
+        let core = selfcheck::app::start_core(
+            settings,
+            &board,
+            dir.path(),
+            move |m| sink.lock().expect("models").push(m),
+            on_staff_card,
+        )
+        .expect("core");
+        WindowCore {
+            core,
+            models,
+            _dir: dir,
+        }
+    }
+
+    /// Wait (a minute at most) until the screen models shown so far satisfy `done`.
+    fn wait(&self, what: &str, done: &dyn Fn(&[selfcheck::kiosk::ScreenModel]) -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            if models.lock().expect("models").iter().any(done) {
+            if done(&self.models.lock().expect("models")) {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
                 "waited in vain for {what}: {:#?}",
-                models.lock().expect("models").last()
+                self.models.lock().expect("models").last()
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+}
+
+/// The window's path (`selfcheck run` without the window): the core as `start_core` starts
+/// it, a patron borrowing one book put on its simulated pad.
+fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &str) {
+    use selfcheck::kiosk::{Activity, Event, ItemState, Screen};
+    let window = WindowCore::start(&site.settings, std::sync::Arc::new(|| {}));
+    let core = &window.core;
+    let wait = |what: &str, done: &dyn Fn(&selfcheck::kiosk::ScreenModel) -> bool| {
+        window.wait(what, &|m| m.iter().any(done))
     };
     wait("the link", &|m| m.online);
     for event in [
@@ -1038,7 +1064,7 @@ fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &s
             .iter()
             .any(|i| i.item_id == book && i.state == ItemState::Done)
     });
-    core.shutdown();
+    window.core.shutdown();
 }
 
 #[test]
@@ -1291,43 +1317,23 @@ fn a_card_left_on_the_reader_identifies_once_until_it_is_put_down_again() {
 fn the_window_core_reads_patron_and_staff_cards() {
     use selfcheck::kiosk::{Event, Screen, ScreenModel};
     use selfcheck::rfid::card::CardUid;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
 
     let mut site = Site::new();
     let staff = "29990000000017";
     site.settings.staff.cards = vec![staff.into()];
     let anna = patron(ANNA);
-    let models: Arc<Mutex<Vec<ScreenModel>>> = Arc::default();
-    let sink = models.clone();
     let opened = Arc::new(AtomicUsize::new(0));
     let counter = opened.clone();
-    let dir = tempfile::tempdir().expect("tmp");
-    let board = selfcheck::board::Board::load("sim").expect("sim board");
-    let core = selfcheck::app::start_core(
+    let window = WindowCore::start(
         &site.settings,
-        &board,
-        dir.path(),
-        move |m| sink.lock().expect("models").push(m),
         Arc::new(move || {
             counter.fetch_add(1, Ordering::SeqCst);
         }),
-    )
-    .expect("core");
-    let wait = |what: &str, done: &dyn Fn(&[ScreenModel]) -> bool| {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            if done(&models.lock().expect("models")) {
-                return;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "waited in vain for {what}: {:#?}",
-                models.lock().expect("models").last()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    };
+    );
+    let (core, models) = (&window.core, &window.models);
+    let wait = |what: &str, done: &dyn Fn(&[ScreenModel]) -> bool| window.wait(what, done);
     wait("the link", &|m| m.iter().any(|m| m.online));
 
     core.pad
@@ -1368,5 +1374,5 @@ fn the_window_core_reads_patron_and_staff_cards() {
         })
     });
     assert_eq!(opened.load(Ordering::SeqCst), 1, "staff mode opened once");
-    core.shutdown();
+    window.core.shutdown();
 }
