@@ -1035,36 +1035,62 @@ fn link_refusal(site: &Site) -> String {
     })
 }
 
-/// The window's path (`selfcheck run` without the window): the core as `start_core` starts
-/// it, a patron borrowing one book put on its simulated pad.
-fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &str) {
-    use selfcheck::kiosk::{Activity, Event, ItemState, Screen, ScreenModel};
-    use std::sync::{Arc, Mutex};
-    let models: Arc<Mutex<Vec<ScreenModel>>> = Arc::default();
-    let sink = models.clone();
-    let dir = tempfile::tempdir().expect("tmp");
-    let board = selfcheck::board::Board::load("sim").expect("sim board");
-    let core = selfcheck::app::start_core(
-        &site.settings,
-        &board,
-        dir.path(),
-        move |m| sink.lock().expect("models").push(m),
-        Arc::new(|| {}),
-    )
-    .expect("core");
-    let wait = |what: &str, done: &dyn Fn(&ScreenModel) -> bool| {
+/// The window's core as `start_core` starts it on the simulated board, its screen models kept.
+struct WindowCore {
+    core: selfcheck::app::Core,
+    models: std::sync::Arc<std::sync::Mutex<Vec<selfcheck::kiosk::ScreenModel>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl WindowCore {
+    fn start(
+        settings: &selfcheck::config::Settings,
+        on_staff_card: std::sync::Arc<dyn Fn() + Send + Sync>,
+    ) -> WindowCore {
+        let models: std::sync::Arc<std::sync::Mutex<Vec<_>>> = Default::default();
+        let sink = models.clone();
+        let dir = tempfile::tempdir().expect("tmp");
+        let board = selfcheck::board::Board::load("sim").expect("sim board");
+        let core = selfcheck::app::start_core(
+            settings,
+            &board,
+            dir.path(),
+            move |m| sink.lock().expect("models").push(m),
+            on_staff_card,
+        )
+        .expect("core");
+        WindowCore {
+            core,
+            models,
+            _dir: dir,
+        }
+    }
+
+    /// Wait (a minute at most) until the screen models shown so far satisfy `done`.
+    fn wait(&self, what: &str, done: &dyn Fn(&[selfcheck::kiosk::ScreenModel]) -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            if models.lock().expect("models").iter().any(done) {
+            if done(&self.models.lock().expect("models")) {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
                 "waited in vain for {what}: {:#?}",
-                models.lock().expect("models").last()
+                self.models.lock().expect("models").last()
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+}
+
+/// The window's path (`selfcheck run` without the window): the core as `start_core` starts
+/// it, a patron borrowing one book put on its simulated pad.
+fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &str) {
+    use selfcheck::kiosk::{Activity, Event, ItemState, Screen};
+    let window = WindowCore::start(&site.settings, std::sync::Arc::new(|| {}));
+    let core = &window.core;
+    let wait = |what: &str, done: &dyn Fn(&selfcheck::kiosk::ScreenModel) -> bool| {
+        window.wait(what, &|m| m.iter().any(done))
     };
     wait("the link", &|m| m.online);
     for event in [
@@ -1088,7 +1114,7 @@ fn borrow_through_the_window_core(site: &Site, patron: &str, pin: &str, book: &s
             .iter()
             .any(|i| i.item_id == book && i.state == ItemState::Done)
     });
-    core.shutdown();
+    window.core.shutdown();
 }
 
 #[test]
@@ -1423,6 +1449,98 @@ fn offline_loans_need_a_clock_known_to_be_right_and_returns_are_marked() {
     );
 }
 
+/// A patron card put on the card reader at the welcome screen, then the PIN: the session must
+/// be Anna's, asked of the ILS once however many rounds the card lies there.
+fn anna_by_card(site: &Site, card: serde_json::Value) {
+    let anna = patron(ANNA);
+    let out = site.run(&[
+        card,
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+    ]);
+    let patrons = exchanges(&out, "patron");
+    assert_eq!(patrons.len(), 1, "{out:#?}");
+    assert_eq!(patrons[0]["outcome"], "ok", "{out:#?}");
+    let summary = last_screen(&out, "summary");
+    assert_eq!(
+        summary["patron"]["display_name"], "Anna Verdi",
+        "{summary:#}"
+    );
+    assert_eq!(site.loans_of(&anna), [item(1)]);
+    // Returned, so the next card of the test borrows it again.
+    site.run(&[
+        json!({"cmd": "start", "activity": "return"}),
+        place(&item(1)),
+        json!({"cmd": "done"}),
+    ]);
+    assert!(site.loans_of(&anna).is_empty());
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[test]
+fn a_patron_card_uid_in_each_format_identifies_the_patron() {
+    use selfcheck::rfid::patron_card::{PatronCardSettings, UidFormat};
+
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    let number: u128 = anna.parse().expect("digits");
+    // Seven bytes, first byte first, hold Anna's number as an integer.
+    let int_bytes: Vec<u8> = number.to_be_bytes()[16 - 7..].to_vec();
+    let hex_bytes: Vec<u8> = (0..7)
+        .map(|i| u8::from_str_radix(&anna[i * 2..i * 2 + 2], 16).expect("hex"))
+        .collect();
+    let reversed = |b: &[u8]| b.iter().rev().copied().collect::<Vec<u8>>();
+    let cases = [
+        (UidFormat::Hex, hex_bytes.clone()),
+        (UidFormat::HexReversed, reversed(&hex_bytes)),
+        (UidFormat::Decimal, int_bytes.clone()),
+        (UidFormat::DecimalReversed, reversed(&int_bytes)),
+    ];
+    for (format, uid) in cases {
+        site.settings.patron_card = PatronCardSettings {
+            uid_format: Some(format),
+            ..PatronCardSettings::default()
+        };
+        anna_by_card(&site, json!({"cmd": "card14443", "uid": hex_of(&uid)}));
+    }
+
+    // A 4-byte card holds the serial only: the prefix and the zero padding make the id.
+    let serial: u32 = anna[7..].parse().expect("digits");
+    site.settings.patron_card = PatronCardSettings {
+        uid_format: Some(UidFormat::Decimal),
+        prefix: anna[..7].to_string(),
+        length: Some(7),
+        ..PatronCardSettings::default()
+    };
+    anna_by_card(
+        &site,
+        json!({"cmd": "card14443", "uid": hex_of(&serial.to_be_bytes())}),
+    );
+
+    // The same card printed in another format is someone the ILS does not know.
+    site.settings.patron_card.uid_format = Some(UidFormat::DecimalReversed);
+    let out = site.run(&[
+        json!({"cmd": "card14443", "uid": hex_of(&serial.to_be_bytes())}),
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+    ]);
+    assert!(
+        exchanges(&out, "patron")
+            .iter()
+            .all(|x| x["outcome"] != "ok" || !x.to_string().contains("Anna")),
+        "{out:#?}"
+    );
+    assert!(
+        screens(&out)
+            .iter()
+            .all(|m| m["patron"]["display_name"] != "Anna Verdi"),
+        "{out:#?}"
+    );
+}
+
 #[test]
 fn security_writes_are_attempted_as_often_as_the_settings_say() {
     let mut site = Site::new();
@@ -1449,4 +1567,156 @@ fn security_writes_are_attempted_as_often_as_the_settings_say() {
         item_line(last_screen(&out, "summary"), &item(3))["state"],
         "done"
     );
+}
+
+#[test]
+fn a_patron_number_in_the_card_memory_identifies_the_patron() {
+    use selfcheck::rfid::patron_card::{CardMemory, CardSource, DataEncoding, PatronCardSettings};
+
+    let mut site = Site::new();
+    let anna = patron(ANNA);
+    let block = |memory, block, encoding| PatronCardSettings {
+        source: CardSource::Block,
+        memory: Some(memory),
+        block: Some(block),
+        encoding: Some(encoding),
+        length: Some(14),
+        ..PatronCardSettings::default()
+    };
+    // Stored by the rule's own writer: MIFARE Classic in BCD, Ultralight in ASCII.
+    for rule in [
+        block(CardMemory::Classic, 4, DataEncoding::Bcd),
+        block(CardMemory::Ultralight, 4, DataEncoding::Ascii),
+    ] {
+        site.settings.patron_card = rule;
+        anna_by_card(
+            &site,
+            json!({"cmd": "card14443", "uid": "04A1B2C3D4E5F6", "patron": anna}),
+        );
+    }
+
+    // The card's raw bytes: block 5 of a Classic card holds the number in ASCII after two
+    // bytes of something else.
+    let mut rule = block(CardMemory::Classic, 5, DataEncoding::Ascii);
+    rule.offset = Some(2);
+    site.settings.patron_card = rule;
+    let mut memory = vec![0u8; 16 * 6];
+    memory[16 * 5] = 0xA5;
+    memory[16 * 5 + 1] = 0x5A;
+    memory[16 * 5 + 2..16 * 5 + 16].copy_from_slice(anna.as_bytes());
+    anna_by_card(
+        &site,
+        json!({"cmd": "card14443", "uid": "A1B2C3D4", "memory": hex_of(&memory)}),
+    );
+
+    // A card whose block holds no number is noted and identifies nobody.
+    let out =
+        site.run(&[json!({"cmd": "card14443", "uid": "A1B2C3D4", "memory": hex_of(&[0u8; 96])})]);
+    assert!(exchanges(&out, "patron").is_empty(), "{out:#?}");
+    let notes: Vec<_> = out.iter().filter(|v| v["kind"] == "card").collect();
+    assert_eq!(notes.len(), 1, "noted once: {out:#?}");
+    assert!(!notes[0].to_string().contains(&anna));
+}
+
+#[test]
+fn a_card_left_on_the_reader_identifies_once_until_it_is_put_down_again() {
+    let site = Site::new();
+    let anna = patron(ANNA);
+    let card = json!({"cmd": "card14443", "uid": anna});
+    let out = site.run(&[
+        card.clone(),
+        json!({"cmd": "cancel"}),
+        // Each of these reads the pad and polls the card reader, the card still on it.
+        json!({"cmd": "touch"}),
+        place(&item(1)),
+        json!({"cmd": "lift", "item": item(1)}),
+    ]);
+    // One session began (the card's); after the cancel the kiosk stays at welcome.
+    let names: Vec<&serde_json::Value> = screens(&out).iter().map(|m| &m["screen"]).collect();
+    let sessions = names
+        .windows(2)
+        .filter(|w| w[0] == "welcome" && w[1] != "welcome")
+        .count();
+    assert_eq!(sessions, 1, "{names:?}");
+    assert_eq!(names.last(), Some(&&json!("welcome")), "{names:?}");
+
+    // Lifted and put down again: a new session.
+    let out = site.run(&[
+        card.clone(),
+        json!({"cmd": "lift_card"}),
+        card,
+        json!({"cmd": "pin", "pin": ANNA_PIN}),
+    ]);
+    let patrons = exchanges(&out, "patron");
+    assert_eq!(patrons.len(), 1, "{out:#?}");
+    assert_eq!(
+        screens(&out).last().map(|m| &m["patron"]["display_name"]),
+        Some(&json!("Anna Verdi"))
+    );
+}
+
+/// The window's core polls the card reader in its pad loop: a patron card starts a session, a
+/// staff card opens staff mode and is nobody's session.
+#[test]
+fn the_window_core_reads_patron_and_staff_cards() {
+    use selfcheck::kiosk::{Event, Screen, ScreenModel};
+    use selfcheck::rfid::card::CardUid;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mut site = Site::new();
+    let staff = "29990000000017";
+    site.settings.staff.cards = vec![staff.into()];
+    let anna = patron(ANNA);
+    let opened = Arc::new(AtomicUsize::new(0));
+    let counter = opened.clone();
+    let window = WindowCore::start(
+        &site.settings,
+        Arc::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }),
+    );
+    let (core, models) = (&window.core, &window.models);
+    let wait = |what: &str, done: &dyn Fn(&[ScreenModel]) -> bool| window.wait(what, done);
+    wait("the link", &|m| m.iter().any(|m| m.online));
+
+    core.pad
+        .place_card(CardUid::parse(staff).expect("uid"), Vec::new());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while opened.load(Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "staff mode never opened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    core.pad.lift_card();
+    assert!(
+        models
+            .lock()
+            .expect("models")
+            .iter()
+            .all(|m| !matches!(m.screen, Screen::Pin { .. })),
+        "a staff card is no patron"
+    );
+
+    core.pad
+        .place_card(CardUid::parse(&anna).expect("uid"), Vec::new());
+    wait("the PIN screen", &|m| {
+        m.last()
+            .is_some_and(|m| matches!(m.screen, Screen::Pin { .. }))
+    });
+    core.events
+        .blocking_send(Event::Pin(ANNA_PIN.into()))
+        .expect("core");
+    wait("Anna", &|m| {
+        m.last().is_some_and(|m| {
+            m.screen == Screen::Borrow
+                && m.patron
+                    .as_ref()
+                    .is_some_and(|p| p.display_name == "Anna Verdi")
+        })
+    });
+    assert_eq!(opened.load(Ordering::SeqCst), 1, "staff mode opened once");
+    window.core.shutdown();
 }

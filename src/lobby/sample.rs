@@ -163,6 +163,8 @@ pub fn day(
                 Action::Checkout => t.loans += 1,
                 Action::Checkin => t.returns += 1,
                 Action::Renew => t.renewals += 1,
+                // Not drawn above: deliveries are no circulation figure.
+                Action::Deliver => {}
             };
             tally(&mut c.all);
             if offline {

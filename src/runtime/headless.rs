@@ -12,8 +12,11 @@
 //! Commands (`"cmd"` field):
 //! - `start` `{activity: borrow|return|account}`, `done`, `cancel`, `touch`,
 //!   `language {code}`, `renew {item}`, `renew_all`
-//! - `identify {patron}` (typed or scanned number), `card {patron}` (a patron card tag on the
-//!   pad), `pin {pin}`, `scan {code}` (a barcode: a patron card identifies; an item label
+//! - `identify {patron}` (typed or scanned number), `card {patron, uid?}` (an ISO 15693
+//!   patron card tag on the pad), `card14443 {uid, patron? | memory?}` (an ISO 14443A patron
+//!   card on the card reader: `patron` is stored where `[patron_card]` reads it, `memory` is
+//!   the card's bytes in hex from block 0; the rule makes the patron id), `lift_card`,
+//!   `pin {pin}`, `scan {code}` (a barcode: a patron card identifies; an item label
 //!   while borrowing or returning is lent or returned like a tag; a phone code `SC1:...` on
 //!   the welcome or identify screen identifies the patron once it is checked, with a
 //!   `{"kind": "phone", "outcome": "accepted"|"refused", "code", ...}` line)
@@ -62,9 +65,10 @@ use crate::clock::ClockState;
 use crate::config::Settings;
 use crate::kiosk::{Activity, Event, Kiosk, KioskConfig, Language, ReceiptKind, Rules};
 use crate::phone::PhoneGate;
-use crate::rfid::reader::SharedReader;
+use crate::rfid::card::CardUid;
+use crate::rfid::reader::{SharedReader, WithCardReader};
 use crate::rfid::sim::{SimPad, uid_for};
-use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_uid, uid_hex};
+use crate::rfid::tag::{ItemRecord, SetInfo, TypeOfUsage, parse_hex, parse_uid, uid_hex};
 use crate::rfid::{DataModel, Iso15693Reader};
 use crate::sip2::client::{LinkGate, Sip2Handle};
 use crate::store::{self, StoreHandle};
@@ -92,6 +96,15 @@ enum Command {
         patron: String,
         uid: Option<String>,
     },
+    /// An ISO 14443A patron card on the card reader: its UID, and its memory either as the
+    /// site rule stores `patron` or as raw hex bytes from block (or page) 0.
+    #[serde(rename = "card14443")]
+    Card14443 {
+        uid: String,
+        patron: Option<String>,
+        memory: Option<String>,
+    },
+    LiftCard,
     Pin {
         pin: String,
     },
@@ -316,7 +329,10 @@ async fn drive(
     )
     .await?;
     let pad = SimPad::new();
-    let reader: SharedReader = Arc::new(Mutex::new(Box::new(Iso15693Reader::new(pad.clone()))));
+    let reader: SharedReader = Arc::new(Mutex::new(Box::new(WithCardReader::new(
+        Iso15693Reader::new(pad.clone()),
+        pad.clone(),
+    ))));
     let sink: Sink = Box::new(JsonLines(out));
     let mut shell = Shell::new(
         link.sip2.clone(),
@@ -484,6 +500,25 @@ async fn command(runner: &mut Runner, pad: &SimPad, link: &IlsLink, cmd: Command
                 &record,
                 DataModel::Iso28560_3,
             )?);
+            runner.poll_pad().await?;
+        }
+        Command::Card14443 {
+            uid,
+            patron,
+            memory,
+        } => {
+            let uid = CardUid::parse(&uid).context("a card UID is 8, 14 or 20 hex digits")?;
+            let memory = match (patron, memory) {
+                (Some(patron), None) => runner.shell.config.patron_card.card_memory(&patron)?,
+                (None, Some(hex)) => parse_hex(&hex).context("memory is hex bytes")?,
+                (None, None) => Vec::new(),
+                (Some(_), Some(_)) => anyhow::bail!("card14443 takes patron or memory, not both"),
+            };
+            pad.place_card(uid, memory);
+            runner.poll_pad().await?;
+        }
+        Command::LiftCard => {
+            pad.lift_card();
             runner.poll_pad().await?;
         }
         Command::Pin { pin } => runner.feed(Event::Pin(pin)).await?,

@@ -437,7 +437,23 @@ impl Runner {
             return self.poll_pad_side_by_side().await;
         }
         let tags = self.shell.read_pad().await?;
-        self.feed(Event::Pad(tags)).await
+        self.feed(Event::Pad(tags)).await?;
+        self.poll_card().await
+    }
+
+    /// Poll the patron card reader: a card newly put on it identifies its patron. A card that
+    /// gives no patron id is noted (without patron data) and changes nothing.
+    pub async fn poll_card(&mut self) -> Result<()> {
+        match self.shell.poll_card().await {
+            Ok(Some(patron)) => self.feed(Event::Patron(patron)).await,
+            Ok(None) => Ok(()),
+            Err(e) => {
+                tracing::debug!("{e}");
+                self.sink
+                    .note(json!({"kind": "card", "used": false, "error": e}));
+                Ok(())
+            }
+        }
     }
 
     /// Tell the core about the link if it changed (on the way up the sync starts in the

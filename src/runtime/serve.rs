@@ -255,9 +255,22 @@ async fn poll_once(
     if let Some(fault) = faults.changed() {
         runner.feed(Event::OutOfOrder(fault)).await?;
     }
-    match tags {
-        Some(tags) => runner.feed(Event::Pad(tags)).await,
-        None => Ok(()),
+    if let Some(tags) = tags {
+        runner.feed(Event::Pad(tags)).await?;
+    }
+    // The patron card reader, once a round: a card newly put down identifies its patron, a
+    // staff card opens staff mode.
+    match runner.shell.poll_card().await {
+        Ok(Some(id)) if watch.staff.has_card(&id) => {
+            (watch.on_staff_card)();
+            Ok(())
+        }
+        Ok(Some(id)) => runner.feed(Event::Patron(id)).await,
+        Ok(None) => Ok(()),
+        Err(e) => {
+            tracing::debug!("{e}");
+            Ok(())
+        }
     }
 }
 

@@ -6,7 +6,10 @@
 //! read-back). Every exchange with the ILS is reported as an [`Exchange`] for the headless
 //! driver's output and the logs.
 
+mod cards;
 mod holds;
+
+pub use cards::CardEdge;
 
 use std::collections::HashMap;
 
@@ -114,6 +117,8 @@ pub struct ShellConfig {
     /// `terminal.clock_check` and `terminal.clock_skew_secs`.
     pub clock_check: bool,
     pub clock_skew_secs: u32,
+    /// How a patron card on the card reader gives the patron id (`[patron_card]`).
+    pub patron_card: crate::rfid::patron_card::PatronCardSettings,
 }
 
 impl ShellConfig {
@@ -132,6 +137,7 @@ impl ShellConfig {
             patron_cache_days: s.offline.patron_cache_days,
             clock_check: s.terminal.clock_check,
             clock_skew_secs: s.terminal.clock_skew_secs,
+            patron_card: s.patron_card.clone(),
         }
     }
 
@@ -173,6 +179,8 @@ pub struct Shell {
     pub config: ShellConfig,
     /// Decoded tags by UID, so a tag is read once while it stays on the pad.
     decoded: HashMap<String, TagSeen>,
+    /// The patron card on the card reader, so it identifies once while it stays.
+    card_edge: CardEdge,
     /// Journal rows of requests this shell is sending now: a background sync leaves them be.
     pub in_flight: journal::InFlight,
     /// The receipt printer and mail server.
@@ -338,6 +346,7 @@ impl Shell {
             reader,
             config,
             decoded: HashMap::new(),
+            card_edge: CardEdge::default(),
             receipts: Default::default(),
             print_lines: PrintLines::default(),
             in_flight: journal::InFlight::default(),
@@ -576,6 +585,7 @@ impl Shell {
             reader: self.reader.clone(),
             config: self.config.clone(),
             decoded: HashMap::new(),
+            card_edge: CardEdge::default(),
             in_flight: self.in_flight.clone(),
             receipts: self.receipts.clone(),
             print_lines: self.print_lines.clone(),
