@@ -117,6 +117,7 @@ mod tests {
                 "updated_at",
                 "acked_at",
                 "maybe_sent",
+                "pickup",
                 "conflict_since",
                 "resolution",
                 "resolved_at",
