@@ -270,41 +270,50 @@ impl Runner {
                     self.show(model);
                     continue;
                 }
-                if let Effect::CheckToken { req, token } = &effect {
-                    let (outcome, note) = self.shell.check_token(token).await;
-                    self.sink.note(note);
-                    queue.push_back(Event::Token { req: *req, outcome });
-                    continue;
-                }
-                self.shell.language = self.kiosk.language();
-                let (next, exchange) = self.shell.run(effect).await?;
-                if let Some(x) = exchange {
-                    // The queue or the conflicts may have changed.
-                    self.counted_at = None;
-                    self.exchange(&x);
-                }
-                if let Some(e) = next {
-                    if matches!(
-                        e,
-                        Event::ReceiptDone {
-                            state: crate::kiosk::ReceiptState::Queued,
-                            ..
-                        }
-                    ) {
-                        // A mail just queued goes now rather than at the next round.
-                        self.next_mail_at = tokio::time::Instant::now();
-                        self.pump_mail();
-                    }
+                if let Some(e) = self.carry_out(effect).await? {
                     queue.push_back(e);
                 }
             }
         }
+        self.after_input().await;
+        Ok(())
+    }
+
+    /// Carry out one effect other than a screen (and, side by side, other than an ILS
+    /// request); the event it gives back, if any.
+    async fn carry_out(&mut self, effect: Effect) -> Result<Option<Event>> {
+        if let Effect::CheckToken { req, token } = &effect {
+            let (outcome, note) = self.shell.check_token(token).await;
+            self.sink.note(note);
+            return Ok(Some(Event::Token { req: *req, outcome }));
+        }
+        self.shell.language = self.kiosk.language();
+        let (next, exchange) = self.shell.run(effect).await?;
+        if let Some(x) = exchange {
+            // The queue or the conflicts may have changed.
+            self.counted_at = None;
+            self.exchange(&x);
+        }
+        if let Some(Event::ReceiptDone {
+            state: crate::kiosk::ReceiptState::Queued,
+            ..
+        }) = &next
+        {
+            // A mail just queued goes now rather than at the next round.
+            self.next_mail_at = tokio::time::Instant::now();
+            self.pump_mail();
+        }
+        Ok(next)
+    }
+
+    /// After each input: the session's receipt lines go with the session, and the fleet
+    /// hears how the kiosk is.
+    async fn after_input(&mut self) {
         if !self.kiosk.in_session() {
             // The receipt lines were the session's: nothing of it stays.
             self.shell.print_lines.clear();
         }
         self.report().await;
-        Ok(())
     }
 
     /// Start a round of the e-mail outbox in the background when one is due and none runs.
@@ -351,7 +360,9 @@ impl Runner {
     async fn feed_side_by_side(&mut self, event: Event) -> Result<()> {
         let mut work = SideBySide::default();
         work.queue.push_back(event);
-        self.settle(&mut work).await
+        self.settle(&mut work).await?;
+        self.after_input().await;
+        Ok(())
     }
 
     /// Carry out the queued events and the answers already in, launching the ILS requests
@@ -365,17 +376,15 @@ impl Runner {
                         Effect::Show(model) => self.show(&model),
                         Effect::Ils { req, request } => work.waiting.push_back((req, request)),
                         other => {
-                            let (next, exchange) = self.shell.run(other).await?;
-                            if let Some(x) = exchange {
-                                self.exchange(&x);
-                            }
-                            if let Some(e) = next {
+                            if let Some(e) = self.carry_out(other).await? {
                                 work.queue.push_back(e);
                             }
                         }
                     }
                 }
-                // Off they go before the next event's pad work.
+                // Off they go before the next event's pad work, counted in the session's
+                // language.
+                self.shell.language = self.kiosk.language();
                 launch(&self.shell, work, capacity);
             }
             launch(&self.shell, work, capacity);
@@ -407,6 +416,8 @@ impl Runner {
         let (req, key, result) = done.context("an ILS request task failed")?;
         work.busy.remove(&key);
         let (answer, exchange) = result?;
+        // The queue or the conflicts may have changed.
+        self.counted_at = None;
         self.exchange(&exchange);
         work.queue.push_back(Event::Ils { req, answer });
         Ok(())
@@ -428,16 +439,19 @@ impl Runner {
                 .push_back(Event::Pad(self.shell.pad_tags(&present)));
             self.advance(&mut work).await?;
         }
-        self.settle(&mut work).await
+        self.settle(&mut work).await?;
+        self.after_input().await;
+        Ok(())
     }
 
     /// Read the pad and tell the core what is on it.
     pub async fn poll_pad(&mut self) -> Result<()> {
         if self.shell.sip2.sessions() > 1 {
-            return self.poll_pad_side_by_side().await;
+            self.poll_pad_side_by_side().await?;
+        } else {
+            let tags = self.shell.read_pad().await?;
+            self.feed(Event::Pad(tags)).await?;
         }
-        let tags = self.shell.read_pad().await?;
-        self.feed(Event::Pad(tags)).await?;
         self.poll_card().await
     }
 
