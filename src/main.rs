@@ -571,7 +571,7 @@ fn tag(global: &GlobalArgs, command: TagCommand) -> Result<ExitCode> {
                 .transpose()?;
             let mut reader = open_reader(sim_file)?;
             let options = tool::WriteOptions {
-                security: security_config(&settings),
+                security: settings.rfid.security(),
                 security_attempts: settings.rfid.security_retries,
                 afi,
                 lock,
@@ -638,15 +638,6 @@ fn demo_ils(args: DemoIlsArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn security_config(settings: &Settings) -> selfcheck::rfid::reader::SecurityConfig {
-    selfcheck::rfid::reader::SecurityConfig {
-        afi_secured: settings.rfid.afi_secured,
-        afi_on_loan: settings.rfid.afi_on_loan,
-        use_afi: settings.rfid.use_afi,
-        use_eas: settings.rfid.use_eas,
-    }
 }
 
 /// `selfcheck run --headless`: JSON lines in and out, no window.

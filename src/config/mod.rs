@@ -198,6 +198,18 @@ pub struct Rfid {
     pub security_retries: u8,
 }
 
+impl Rfid {
+    /// How this site marks an item's security on its tags.
+    pub fn security(&self) -> crate::rfid::reader::SecurityConfig {
+        crate::rfid::reader::SecurityConfig {
+            afi_secured: self.afi_secured,
+            afi_on_loan: self.afi_on_loan,
+            use_afi: self.use_afi,
+            use_eas: self.use_eas,
+        }
+    }
+}
+
 impl Default for Rfid {
     fn default() -> Self {
         Self {

@@ -46,12 +46,7 @@ impl CounterShellConfig {
             counter: s.counter.clone(),
             model: program::model_to_write(s.rfid.data_model),
             owner_isil: s.rfid.owner_isil.clone(),
-            security: SecurityConfig {
-                afi_secured: s.rfid.afi_secured,
-                afi_on_loan: s.rfid.afi_on_loan,
-                use_afi: s.rfid.use_afi,
-                use_eas: s.rfid.use_eas,
-            },
+            security: s.rfid.security(),
             security_attempts: s.rfid.security_retries,
             loan_days: s.offline_loan_days(None),
         }

@@ -125,12 +125,7 @@ impl ShellConfig {
     pub fn from_settings(s: &crate::config::Settings) -> ShellConfig {
         ShellConfig {
             location: s.terminal.location.clone(),
-            security: SecurityConfig {
-                afi_secured: s.rfid.afi_secured,
-                afi_on_loan: s.rfid.afi_on_loan,
-                use_afi: s.rfid.use_afi,
-                use_eas: s.rfid.use_eas,
-            },
+            security: s.rfid.security(),
             security_attempts: s.rfid.security_retries,
             loan_days: s.offline.loan_days.clone(),
             zone: s.terminal.zone(),
