@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::runner::CounterRunner;
 use super::session::{Counter, Event, Screen, SessionConfig, TypedBook};
@@ -32,7 +31,7 @@ use crate::rfid::Iso15693Reader;
 use crate::rfid::reader::SharedReader;
 use crate::rfid::sim::SimPad;
 use crate::rfid::tag::{ItemRecord, TypeOfUsage, parse_uid};
-use crate::runtime::headless::wait_link;
+use crate::runtime::headless::{parse_line, wait_link};
 use crate::runtime::link::{LinkOptions, connect_ils};
 use crate::runtime::{JsonLines, Sink};
 use crate::store::StoreHandle;
@@ -127,18 +126,8 @@ pub async fn drive(
         if n == 0 {
             break;
         }
-        let text = line.trim();
-        if text.is_empty() || text.starts_with('#') {
+        let Some(cmd) = parse_line::<Command>(&line, &mut runner.sink) else {
             continue;
-        }
-        let cmd: Command = match serde_json::from_str(text) {
-            Ok(c) => c,
-            Err(e) => {
-                runner
-                    .sink
-                    .note(json!({"kind": "error", "line": text, "error": e.to_string()}));
-                continue;
-            }
         };
         runner.check_link().await?;
         match cmd {

@@ -387,18 +387,8 @@ async fn drive(
                 continue;
             }
         };
-        let text = line.trim();
-        if text.is_empty() || text.starts_with('#') {
+        let Some(cmd) = parse_line::<Command>(&line, &mut runner.sink) else {
             continue;
-        }
-        let cmd: Command = match serde_json::from_str(text) {
-            Ok(c) => c,
-            Err(e) => {
-                runner
-                    .sink
-                    .note(json!({"kind": "error", "line": text, "error": e.to_string()}));
-                continue;
-            }
         };
         runner.check_link().await?;
         command(&mut runner, &pad, &link, cmd).await?;
@@ -442,6 +432,22 @@ async fn obey(runner: &mut Runner, request: crate::fleet::CommandRequest) -> Res
 }
 
 /// Wait up to `max` for the link to be up (`online`) or down; whether it came to that.
+/// One input line as a command: `None` for a blank or `#` comment line, and for a line that is
+/// not a command, which is reported as an `error` line and skipped.
+pub(crate) fn parse_line<C: serde::de::DeserializeOwned>(line: &str, sink: &mut Sink) -> Option<C> {
+    let text = line.trim();
+    if text.is_empty() || text.starts_with('#') {
+        return None;
+    }
+    match serde_json::from_str(text) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            sink.note(json!({"kind": "error", "line": text, "error": e.to_string()}));
+            None
+        }
+    }
+}
+
 pub(crate) async fn wait_link(sip2: &Sip2Handle, online: bool, max: Duration) -> bool {
     let mut rx = sip2.link();
     let wait = async {
